@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
   auto result = run();
   if (!result.ok()) {
     std::fprintf(stderr, "ktstr: error: %s\n", result.error().message().c_str());
-    return result.error().code() == ktstr::Errc::kInvalidArgument ? 2 : 1;
+    auto code = result.error().code();
+    // 2: the input was wrong (fix the command line); 1: the run failed.
+    return code == ktstr::Errc::kInvalidArgument || code == ktstr::Errc::kNotFound ? 2 : 1;
   }
   return *result;
 }

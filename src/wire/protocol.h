@@ -51,8 +51,11 @@ enum class MsgType : uint32_t {
 bool is_coordinator_internal(MsgType t);
 // True for every type listed above.
 bool is_known(uint32_t raw_type);
-// "SYS_RDY", "STDOUT", ... ; "UNKNOWN(0x...)" otherwise.
+// "SYS_RDY", "STDOUT", ... ; "UNKNOWN(0x...)" otherwise (that text lives in
+// a thread-local buffer, valid until this thread's next call).
 std::string_view type_name(uint32_t raw_type);
+// Every type above, in declaration order.
+std::span<const MsgType> all_types();
 
 // 16-byte little-endian frame header; `crc32` covers the payload only
 // (zlib CRC-32). `reserved` must be zero.
@@ -66,10 +69,23 @@ static_assert(sizeof(FrameHeader) == 16);
 
 constexpr size_t kHeaderSize = sizeof(FrameHeader);
 constexpr uint32_t kMaxPayload = 16u << 20;  // 16 MiB
+// Stream payloads (STDOUT, STDERR, SCHED_LOG, DMESG) are split into frames
+// of at most this size by the writer.
+constexpr size_t kStreamChunk = 64u << 10;
 
+// Explicit little-endian (de)serialisation, independent of host layout.
+void encode_header(const FrameHeader& h, uint8_t out[kHeaderSize]);
+FrameHeader decode_header(const uint8_t in[kHeaderSize]);
+
+// zlib's CRC-32 (same values as zlib crc32()); uses PCLMULQDQ/VPCLMULQDQ
+// when the CPU has them, zlib otherwise.
 uint32_t crc32_of(std::span<const uint8_t> data);
+// Running form: crc32_update(crc32_update(0, a), b) == crc32_of(a ++ b).
+uint32_t crc32_update(uint32_t crc, std::span<const uint8_t> data);
 
-// Header + payload, ready to write to the port.
+// Header + payload, ready to write to the port. The payload must be at most
+// kMaxPayload bytes (the reader rejects longer frames); writer.h splits
+// streams.
 std::vector<uint8_t> encode_frame(MsgType type, std::span<const uint8_t> payload);
 std::vector<uint8_t> encode_frame(MsgType type, std::string_view payload);
 

@@ -1,0 +1,89 @@
+#include "guest/run_spec.h"
+
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace ktstr::guest {
+
+namespace {
+
+using nlohmann::json;
+
+Error field_error(std::string_view key, std::string_view what) {
+  return invalid_argument("run spec: \"" + std::string(key) + "\" " + std::string(what));
+}
+
+Result<uint32_t> get_u32(std::string_view key, const json& v) {
+  if (!v.is_number_unsigned() || v.get<uint64_t>() > std::numeric_limits<uint32_t>::max())
+    return field_error(key, "must be an integer from 0 to 4294967295");
+  return static_cast<uint32_t>(v.get<uint64_t>());
+}
+
+Status apply(RunSpec& spec, const std::string& key, const json& v) {
+  if (key == "mode") {
+    if (!v.is_string()) return field_error(key, "must be a string (\"exec\" or \"shell\")");
+    spec.mode = v.get<std::string>();
+    if (spec.mode != "exec" && spec.mode != "shell")
+      return field_error(key, "is \"" + spec.mode + "\"; use \"exec\" or \"shell\"");
+  } else if (key == "command") {
+    if (!v.is_string()) return field_error(key, "must be a string (run via /bin/sh -c)");
+    spec.command = v.get<std::string>();
+  } else if (key == "env") {
+    if (!v.is_array()) return field_error(key, "must be an array of \"KEY=VALUE\" strings");
+    spec.env.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const auto& e = v[i];
+      std::string where = "[" + std::to_string(i) + "]";
+      if (!e.is_string()) return field_error(key, where + " must be a \"KEY=VALUE\" string");
+      auto s = e.get<std::string>();
+      if (s.find('=') == std::string::npos || s.front() == '=')
+        return field_error(key, where + " \"" + s + "\" is not KEY=VALUE");
+      spec.env.push_back(std::move(s));
+    }
+  } else if (key == "forward_dmesg") {
+    if (!v.is_boolean()) return field_error(key, "must be true or false");
+    spec.forward_dmesg = v.get<bool>();
+  } else if (key == "poweroff_delay_ms") {
+    KTSTR_ASSIGN(spec.poweroff_delay_ms, get_u32(key, v));
+  } else if (key == "exit_ack_timeout_ms") {
+    KTSTR_ASSIGN(spec.exit_ack_timeout_ms, get_u32(key, v));
+  } else {
+    return field_error(key,
+                       "is not a known key; known: mode, command, env, forward_dmesg, "
+                       "poweroff_delay_ms, exit_ack_timeout_ms");
+  }
+  return {};
+}
+
+}  // namespace
+
+bool operator==(const RunSpec& a, const RunSpec& b) {
+  return a.mode == b.mode && a.command == b.command && a.env == b.env &&
+         a.forward_dmesg == b.forward_dmesg && a.poweroff_delay_ms == b.poweroff_delay_ms &&
+         a.exit_ack_timeout_ms == b.exit_ack_timeout_ms;
+}
+
+std::string to_json(const RunSpec& spec) {
+  json j = {
+      {"mode", spec.mode},
+      {"command", spec.command},
+      {"env", spec.env},
+      {"forward_dmesg", spec.forward_dmesg},
+      {"poweroff_delay_ms", spec.poweroff_delay_ms},
+      {"exit_ack_timeout_ms", spec.exit_ack_timeout_ms},
+  };
+  // Replace invalid UTF-8 rather than throw: the spec is ours, the text is the user's.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<RunSpec> parse_run_spec(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return invalid_argument("run spec: not valid JSON");
+  if (!j.is_object()) return invalid_argument("run spec: must be a JSON object");
+  RunSpec spec;
+  for (const auto& [key, value] : j.items()) KTSTR_TRY(apply(spec, key, value));
+  return spec;
+}
+
+}  // namespace ktstr::guest

@@ -1,0 +1,68 @@
+#include "guest/run_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace ktstr::guest {
+namespace {
+
+TEST(RunSpec, DefaultsRoundTrip) {
+  RunSpec spec;
+  auto back = parse_run_spec(to_json(spec));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, spec);
+  EXPECT_EQ(back->mode, "exec");
+  EXPECT_TRUE(back->forward_dmesg);
+}
+
+TEST(RunSpec, FullRoundTrip) {
+  RunSpec spec;
+  spec.mode = "shell";
+  spec.command = "echo \"hi\" | tr a-z A-Z; printf '\\t\\n'";
+  spec.env = {"A=1", "B=two words", "EMPTY="};
+  spec.forward_dmesg = false;
+  spec.poweroff_delay_ms = 4294967295u;
+  spec.exit_ack_timeout_ms = 0;
+  auto back = parse_run_spec(to_json(spec));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, spec);
+}
+
+TEST(RunSpec, MissingKeysKeepDefaults) {
+  auto spec = parse_run_spec(R"({"command": "true"})");
+  ASSERT_TRUE(spec.ok()) << spec.error().message();
+  EXPECT_EQ(spec->command, "true");
+  EXPECT_EQ(spec->mode, "exec");
+  EXPECT_TRUE(spec->env.empty());
+  EXPECT_EQ(spec->poweroff_delay_ms, 0u);
+  EXPECT_EQ(spec->exit_ack_timeout_ms, 10000u);
+}
+
+void expect_error(std::string_view json, std::string_view needle) {
+  auto r = parse_run_spec(json);
+  ASSERT_FALSE(r.ok()) << "accepted: " << json;
+  EXPECT_NE(r.error().message().find(needle), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().code(), Errc::kInvalidArgument);
+}
+
+TEST(RunSpec, RejectsBadInput) {
+  expect_error("", "not valid JSON");
+  expect_error("{\"command\": ", "not valid JSON");
+  expect_error("{\"command\": \"\xff\"}", "not valid JSON");
+  expect_error("[1, 2]", "must be a JSON object");
+  expect_error(R"({"mode": "batch"})", "\"mode\" is \"batch\"");
+  expect_error(R"({"mode": 1})", "\"mode\" must be a string");
+  expect_error(R"({"command": ["ls"]})", "\"command\" must be a string");
+  expect_error(R"({"env": "A=1"})", "\"env\" must be an array");
+  expect_error(R"({"env": ["A=1", 2]})", "\"env\" [1] must be");
+  expect_error(R"({"env": ["NOVALUE"]})", "\"env\" [0] \"NOVALUE\" is not KEY=VALUE");
+  expect_error(R"({"env": ["=x"]})", "is not KEY=VALUE");
+  expect_error(R"({"forward_dmesg": "yes"})", "\"forward_dmesg\" must be true or false");
+  expect_error(R"({"poweroff_delay_ms": -1})", "\"poweroff_delay_ms\" must be an integer");
+  expect_error(R"({"poweroff_delay_ms": 1.5})", "\"poweroff_delay_ms\" must be an integer");
+  expect_error(R"({"poweroff_delay_ms": 4294967296})", "\"poweroff_delay_ms\" must be");
+  expect_error(R"({"exit_ack_timeout_ms": true})", "\"exit_ack_timeout_ms\" must be");
+  expect_error(R"({"comand": "ls"})", "\"comand\" is not a known key");
+}
+
+}  // namespace
+}  // namespace ktstr::guest
