@@ -32,12 +32,12 @@ namespace {
 
 using namespace ktstr::wire;
 
-#define CHECK(cond)                                                      \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
+#define CHECK(cond)                                                                     \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       std::fprintf(stderr, "fuzz_wire: check failed: %s (line %d)\n", #cond, __LINE__); \
-      __builtin_trap();                                                  \
-    }                                                                    \
+      __builtin_trap();                                                                 \
+    }                                                                                   \
   } while (0)
 
 void fix_crcs(std::vector<uint8_t>& s, uint32_t max_payload) {
@@ -50,7 +50,8 @@ void fix_crcs(std::vector<uint8_t>& s, uint32_t max_payload) {
       continue;
     }
     size_t len = std::min<size_t>(h.length, avail);
-    h.crc32 = static_cast<uint32_t>(::crc32(0, s.data() + pos + kHeaderSize, static_cast<uInt>(len)));
+    h.crc32 =
+        static_cast<uint32_t>(::crc32(0, s.data() + pos + kHeaderSize, static_cast<uInt>(len)));
     encode_header(h, s.data() + pos);
     pos += kHeaderSize + len;
   }
@@ -82,11 +83,11 @@ Bytes value_or_trap(ktstr::Result<T> r) {
 // Runs the decoder of the frame's type (and a second one chosen by the type
 // bits, so decoders also see payloads meant for other types).
 void check_decoders(uint32_t type, std::span<const uint8_t> p) {
-  static constexpr MsgType kDecodable[] = {
-      MsgType::kKernAddrs,       MsgType::kExit,          MsgType::kLifecycle,
-      MsgType::kStimulus,        MsgType::kScenarioStart, MsgType::kSchedExit,
-      MsgType::kSnapshotRequest, MsgType::kSnapshotReply, MsgType::kKernelOpRequest,
-      MsgType::kKernelOpReply};
+  static constexpr MsgType kDecodable[] = {MsgType::kKernAddrs,       MsgType::kExit,
+                                           MsgType::kLifecycle,       MsgType::kStimulus,
+                                           MsgType::kScenarioStart,   MsgType::kSchedExit,
+                                           MsgType::kSnapshotRequest, MsgType::kSnapshotReply,
+                                           MsgType::kKernelOpRequest, MsgType::kKernelOpReply};
   MsgType other = kDecodable[(type ^ (type >> 16)) % std::size(kDecodable)];
   for (MsgType t : {static_cast<MsgType>(type), other}) {
     switch (t) {
@@ -177,8 +178,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   for (const Frame& f : frames) {
     CHECK(f.payload.size() <= limits.max_payload);
-    CHECK(crc32_of(f.payload) == static_cast<uint32_t>(::crc32(
-                                     0, f.payload.data(), static_cast<uInt>(f.payload.size()))));
+    CHECK(crc32_of(f.payload) ==
+          static_cast<uint32_t>(::crc32(0, f.payload.data(), static_cast<uInt>(f.payload.size()))));
     check_decoders(f.msg_type, f.payload);
   }
 
@@ -187,9 +188,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.link_text = 0xffffffff81000000;
   cfg.queue_capacity = 8;
   int64_t ticks = 0;
-  cfg.now = [&ticks] {
-    return ScenarioTiming::TimePoint(std::chrono::milliseconds(ticks++));
-  };
+  cfg.now = [&ticks] { return ScenarioTiming::TimePoint(std::chrono::milliseconds(ticks++)); };
   cfg.log = [](std::string_view) {};
   auto sinks = Sinks::create(std::move(cfg));
   CHECK(sinks.ok());

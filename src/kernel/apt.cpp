@@ -173,7 +173,7 @@ std::optional<KernelPackage> newest(const std::vector<KernelPackage>& pkgs) {
 
 Result<PrivateApt> PrivateApt::create(const fs::path& dir, const std::string& suite,
                                       const Mirror& mirror, AptTimeouts timeouts) {
-  if (suite.empty() || suite.find_first_of(" /[]") != std::string::npos)
+  if (suite.empty() || suite.front() == '.' || suite.find_first_of(" /[]") != std::string::npos)
     return invalid_argument("--suite '" + suite +
                             "' is not a Debian suite name (e.g. sid, trixie)");
   std::error_code ec;

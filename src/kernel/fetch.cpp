@@ -142,7 +142,7 @@ Result<KernelEntry> fetch_debian_kernel(const FetchOptions& opts) {
   }
   KernelPackage pick = *newest(wanted);
   std::string source = "debian:" + opts.suite + ":" + pick.name + ": " + pick.version;
-  say("newest: " + pick.name + " " + pick.version);
+  say((opts.version ? "found: " : "newest: ") + pick.name + " " + pick.version);
 
   // Already cached (same package version)? A rebuild of the same ABI gets its own key.
   std::string key = pick.release();

@@ -267,7 +267,7 @@ Result<AccelChoice> resolve_accel(Accel requested, const KvmProbe& probe) {
                          "; use --accel tcg (slower, but works everywhere)");
     case Accel::kAuto:
       if (probe.ok) return AccelChoice{Accel::kKvm, probe.detail};
-      return AccelChoice{Accel::kTcg, "KVM not usable (" + probe.detail + "); using TCG"};
+      return AccelChoice{Accel::kTcg, "using TCG because KVM is not usable: " + probe.detail};
   }
   return invalid_argument("accel: unknown value");
 }

@@ -12,12 +12,12 @@ void ConsoleLog::feed(std::string_view bytes) {
   if (log_fd_.valid()) (void)write_all(log_fd_.get(), bytes);
   for (char c : bytes) {
     if (c == '\n') {
-      emit_line(std::move(partial_));
+      emit_line(partial_);
       partial_.clear();
     } else if (c != '\r') {
       partial_ += c;
       if (partial_.size() >= kMaxLine) {
-        emit_line(std::move(partial_));
+        emit_line(partial_);
         partial_.clear();
       }
     }
@@ -26,12 +26,12 @@ void ConsoleLog::feed(std::string_view bytes) {
 
 void ConsoleLog::finish() {
   if (!partial_.empty()) {
-    emit_line(std::move(partial_));
+    emit_line(partial_);
     partial_.clear();
   }
 }
 
-void ConsoleLog::emit_line(std::string line) {
+void ConsoleLog::emit_line(const std::string& line) {
   bool crash = false;
   for (auto marker : kPanicMarkers) crash = crash || line.find(marker) != std::string::npos;
   {

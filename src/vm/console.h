@@ -43,7 +43,7 @@ class ConsoleLog {
   std::vector<std::string> incidents() const;
 
  private:
-  void emit_line(std::string line);
+  void emit_line(const std::string& line);
 
   UniqueFd log_fd_;
   std::function<void(std::string_view)> on_line_;

@@ -309,8 +309,7 @@ Result<Machine> Machine::start(MachineSpec spec, StartOptions options) {
   Impl* raw = m.get();
   auto qemu_alive = [raw]() -> Status {
     raw->drain_output_now();
-    if (interrupted())
-      return Error(Errc::kFailed, interrupted_message());
+    if (interrupted()) return Error(Errc::kFailed, interrupted_message());
     if (auto st = raw->child.poll()) {
       raw->drain_output_now();
       raw->exited = true;
@@ -377,8 +376,7 @@ Result<ExitStatus> Machine::wait_exit(Deadline deadline) {
   Impl& m = *impl_;
   while (true) {
     if (m.poll_exit()) return m.exit_status;
-    if (interrupted())
-      return Error(Errc::kFailed, interrupted_message());
+    if (interrupted()) return Error(Errc::kFailed, interrupted_message());
     auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left.count() <= 0)
       return timeout_error(fmt::format("QEMU (pid {}) still running at the deadline", m.pid));

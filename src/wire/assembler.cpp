@@ -20,8 +20,8 @@ Assembler::Assembler(AssemblerLimits limits) : limits_(limits) {}
 // byte.
 bool Assembler::accept_header(const uint8_t* p) {
   FrameHeader h = decode_header(p);
-  bool ok = h.reserved == 0 && h.length <= limits_.max_payload &&
-            (!resyncing_ || is_known(h.msg_type));
+  bool ok =
+      h.reserved == 0 && h.length <= limits_.max_payload && (!resyncing_ || is_known(h.msg_type));
   if (ok) {
     resyncing_ = false;
     header_ = h;
@@ -129,8 +129,7 @@ size_t Assembler::take_payload(const uint8_t* p, size_t n, const FrameSink& on_f
 void Assembler::finish_frame(const FrameSink& on_frame) {
   Frame f;
   f.msg_type = header_.msg_type;
-  f.crc_ok = crc_.finish(payload_.data() + crc_done_, payload_.size() - crc_done_) ==
-             header_.crc32;
+  f.crc_ok = crc_.finish(payload_.data() + crc_done_, payload_.size() - crc_done_) == header_.crc32;
   f.payload = std::move(payload_);
   payload_ = {};
   in_frame_ = false;

@@ -30,8 +30,7 @@ uint32_t crc_zlib(uint32_t crc, const uint8_t* p, size_t n) {
 #ifdef KTSTR_CRC_X86
 
 #define KTSTR_TARGET_PCLMUL __attribute__((target("sse4.1,pclmul")))
-#define KTSTR_TARGET_VPCLMUL \
-  __attribute__((target("sse4.1,pclmul,avx512f,avx512vl,vpclmulqdq")))
+#define KTSTR_TARGET_VPCLMUL __attribute__((target("sse4.1,pclmul,avx512f,avx512vl,vpclmulqdq")))
 
 // Folds 128-bit lane `x` forward by the distance encoded in `k` and adds `next`.
 // (Lambdas would not inherit the target attribute, hence these helpers.)
@@ -48,7 +47,7 @@ KTSTR_TARGET_PCLMUL inline __m128i fold128(__m128i x, __m128i k, __m128i next) {
 // Reduces the four-lane state x1..x4 (64 consecutive bytes, folded) plus the
 // remaining `len` bytes (a multiple of 16) to the inverted CRC.
 KTSTR_TARGET_PCLMUL uint32_t finish(__m128i x1, __m128i x2, __m128i x3, __m128i x4,
-                                   const uint8_t* buf, size_t len) {
+                                    const uint8_t* buf, size_t len) {
   alignas(16) static const uint64_t k3k4[] = {0x01751997d0, 0x00ccaa009e};  // D = 128
   alignas(16) static const uint64_t k5k0[] = {0x0163cd6124, 0x0000000000};
   alignas(16) static const uint64_t poly[] = {0x01db710641, 0x01f7011641};  // P', mu
@@ -57,8 +56,7 @@ KTSTR_TARGET_PCLMUL uint32_t finish(__m128i x1, __m128i x2, __m128i x3, __m128i 
   x1 = fold128(x1, k, x2);
   x1 = fold128(x1, k, x3);
   x1 = fold128(x1, k, x4);
-  for (; len >= 16; buf += 16, len -= 16)
-    x1 = fold128(x1, k, load(buf));
+  for (; len >= 16; buf += 16, len -= 16) x1 = fold128(x1, k, load(buf));
 
   // 128 -> 64 bits.
   __m128i mask32 = _mm_setr_epi32(~0, 0, ~0, 0);
@@ -109,8 +107,8 @@ KTSTR_TARGET_VPCLMUL uint32_t crc_vpclmul_blocks(uint32_t crc, const uint8_t* bu
                                          0x01322d1430, 0x011542778a, 0x01322d1430, 0x011542778a);
   const __m512i k512 = _mm512_set_epi64(0x01c6e41596, 0x0154442bd4, 0x01c6e41596, 0x0154442bd4,
                                         0x01c6e41596, 0x0154442bd4, 0x01c6e41596, 0x0154442bd4);
-  __m512i seed = _mm512_inserti32x4(_mm512_setzero_si512(),
-                                    _mm_cvtsi32_si128(static_cast<int>(crc)), 0);
+  __m512i seed =
+      _mm512_inserti32x4(_mm512_setzero_si512(), _mm_cvtsi32_si128(static_cast<int>(crc)), 0);
   __m512i z0 = _mm512_xor_si512(load512(buf), seed);
   __m512i z1 = load512(buf + 64), z2 = load512(buf + 128), z3 = load512(buf + 192);
   buf += 256;
@@ -126,7 +124,8 @@ KTSTR_TARGET_VPCLMUL uint32_t crc_vpclmul_blocks(uint32_t crc, const uint8_t* bu
   z = fold512(z, k512, z3);
   for (; len >= 64; buf += 64, len -= 64) z = fold512(z, k512, load512(buf));
   // maskz forms: GCC 12 warns about the undefined source of the plain ones.
-  return finish(_mm512_maskz_extracti32x4_epi32(0xF, z, 0), _mm512_maskz_extracti32x4_epi32(0xF, z, 1),
+  return finish(_mm512_maskz_extracti32x4_epi32(0xF, z, 0),
+                _mm512_maskz_extracti32x4_epi32(0xF, z, 1),
                 _mm512_maskz_extracti32x4_epi32(0xF, z, 2),
                 _mm512_maskz_extracti32x4_epi32(0xF, z, 3), buf, len);
 }
@@ -135,8 +134,7 @@ constexpr size_t kFoldBlock = CrcFolder::kBlock;
 
 // CrcFolder kernels: the loop of crc_vpclmul_blocks with the four
 // accumulators kept in memory between calls. n is a multiple of 256.
-KTSTR_TARGET_VPCLMUL void vpclmul_fold(uint8_t* lanes, bool started, const uint8_t* buf,
-                                       size_t n) {
+KTSTR_TARGET_VPCLMUL void vpclmul_fold(uint8_t* lanes, bool started, const uint8_t* buf, size_t n) {
   const __m512i k2048 = _mm512_set_epi64(0x01322d1430, 0x011542778a, 0x01322d1430, 0x011542778a,
                                          0x01322d1430, 0x011542778a, 0x01322d1430, 0x011542778a);
   __m512i z0, z1, z2, z3;
@@ -221,9 +219,12 @@ CrcImpl best_crc_impl() {
 
 const char* crc_impl_name(CrcImpl impl) {
   switch (impl) {
-    case CrcImpl::kZlib: return "zlib";
-    case CrcImpl::kPclmul: return "pclmul";
-    case CrcImpl::kVpclmul512: return "vpclmul512";
+    case CrcImpl::kZlib:
+      return "zlib";
+    case CrcImpl::kPclmul:
+      return "pclmul";
+    case CrcImpl::kVpclmul512:
+      return "vpclmul512";
   }
   return "?";
 }

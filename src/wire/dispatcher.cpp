@@ -1,5 +1,6 @@
 #include "wire/dispatcher.h"
 
+#include <cstdio>
 #include <string>
 
 #include "wire/utf8.h"
@@ -11,8 +12,13 @@ namespace {
 enum class Keep { kVerdict, kDrop };
 
 std::string describe(const Frame& f) {
-  return std::string(type_name(f.msg_type)) + " (" + std::to_string(f.payload.size()) +
-         " bytes)";
+  return std::string(type_name(f.msg_type)) + " (" + std::to_string(f.payload.size()) + " bytes)";
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
 }
 
 // Counts and logs a frame that was dropped because it did not decode.
@@ -39,8 +45,8 @@ void on_sys_rdy(Sinks& s, const Frame& f) {
 void publish(Sinks& s, PublishOnce& cell, const char* what, uint64_t v) {
   if (cell.publish(v) != PublishOnce::Outcome::kDiverged) return;
   ++s.kaslr.divergence_errors;
-  s.warn(std::string("KERN_ADDRS divergence: ") + what + " was " + std::to_string(*cell.get()) +
-        ", guest now says " + std::to_string(v) + "; keeping the first value");
+  s.warn(std::string("KERN_ADDRS divergence: ") + what + " was " + hex(cell.get().value_or(0)) +
+         ", guest now says " + hex(v) + "; keeping the first value");
 }
 
 void on_kern_addrs(Sinks& s, const Frame& f) {
@@ -53,8 +59,8 @@ void on_kern_addrs(Sinks& s, const Frame& f) {
       publish(s, s.kaslr.page_offset_base, "page_offset_base", m->page_offset_base);
     } else {
       ++s.kaslr.rejected;
-      s.warn("KERN_ADDRS: page_offset_base " + std::to_string(m->page_offset_base) +
-            " is below the kernel half; ignored");
+      s.warn("KERN_ADDRS: page_offset_base " + hex(m->page_offset_base) +
+             " is below the kernel half; ignored");
     }
   }
   if (m->kernel_text && s.kaslr.link_text != 0) {
@@ -110,7 +116,7 @@ Keep apply(const Frame& f, Sinks& s) {
     ++s.dropped.unknown_type;
     if (s.unknown_types.first(f.msg_type))
       s.warn("dropping unknown message type " + std::string(type_name(f.msg_type)) +
-            " (warned once per type)");
+             " (warned once per type)");
     return Keep::kDrop;
   }
   switch (static_cast<MsgType>(f.msg_type)) {
@@ -139,7 +145,7 @@ Keep apply(const Frame& f, Sinks& s) {
       ++s.dropped.wrong_direction;
       if (s.unknown_types.first(f.msg_type))
         s.warn("dropping " + std::string(type_name(f.msg_type)) +
-              " from the guest: it is a host-to-guest message (warned once)");
+               " from the guest: it is a host-to-guest message (warned once)");
       return Keep::kDrop;
     case MsgType::kScenarioStart:
       on_scenario_start(s, f);

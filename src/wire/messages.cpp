@@ -25,9 +25,8 @@ static_assert(wire_size<int32_t>() == kSchedExitFixedSize);
 static_assert(wire_size<uint64_t, uint32_t, uint32_t, uint8_t[kSnapshotTagMax]>() ==
               kSnapshotRequestSize);
 static_assert(wire_size<uint64_t, uint32_t, uint32_t>() == kSnapshotReplyFixedSize);
-static_assert(wire_size<uint64_t, uint8_t, uint8_t, uint8_t, uint8_t, uint32_t, uint32_t,
-                        uint64_t, uint64_t, uint16_t, uint16_t, uint32_t>() ==
-              kKernelOpRequestFixedSize);
+static_assert(wire_size<uint64_t, uint8_t, uint8_t, uint8_t, uint8_t, uint32_t, uint32_t, uint64_t,
+                        uint64_t, uint16_t, uint16_t, uint32_t>() == kKernelOpRequestFixedSize);
 static_assert(wire_size<uint64_t, uint32_t, uint32_t, uint64_t>() == kKernelOpReplyFixedSize);
 
 Error bad(std::string_view msg, const std::string& what) {
@@ -36,8 +35,8 @@ Error bad(std::string_view msg, const std::string& what) {
 
 Status expect_size(std::string_view msg, ByteSpan p, size_t want) {
   if (p.size() != want)
-    return bad(msg, "payload is " + std::to_string(p.size()) + " bytes, expected " +
-                        std::to_string(want));
+    return bad(
+        msg, "payload is " + std::to_string(p.size()) + " bytes, expected " + std::to_string(want));
   return {};
 }
 
@@ -102,15 +101,24 @@ Result<ExitStatus> decode_exit(ByteSpan p) {
 
 std::string_view phase_name(LifecyclePhase p) {
   switch (p) {
-    case LifecyclePhase::kMounted: return "mounted";
-    case LifecyclePhase::kPortOpen: return "port_open";
-    case LifecyclePhase::kCommandStart: return "command_start";
-    case LifecyclePhase::kCommandEnd: return "command_end";
-    case LifecyclePhase::kSchedulerStart: return "scheduler_start";
-    case LifecyclePhase::kSchedulerAttached: return "scheduler_attached";
-    case LifecyclePhase::kScenarioRunning: return "scenario_running";
-    case LifecyclePhase::kScenarioDone: return "scenario_done";
-    case LifecyclePhase::kPoweroff: return "poweroff";
+    case LifecyclePhase::kMounted:
+      return "mounted";
+    case LifecyclePhase::kPortOpen:
+      return "port_open";
+    case LifecyclePhase::kCommandStart:
+      return "command_start";
+    case LifecyclePhase::kCommandEnd:
+      return "command_end";
+    case LifecyclePhase::kSchedulerStart:
+      return "scheduler_start";
+    case LifecyclePhase::kSchedulerAttached:
+      return "scheduler_attached";
+    case LifecyclePhase::kScenarioRunning:
+      return "scenario_running";
+    case LifecyclePhase::kScenarioDone:
+      return "scenario_done";
+    case LifecyclePhase::kPoweroff:
+      return "poweroff";
   }
   return "unknown";
 }
@@ -174,8 +182,7 @@ Result<Bytes> encode(const ScenarioStart& m) {
 Result<ScenarioStart> decode_scenario_start(ByteSpan p) {
   KTSTR_TRY(expect_at_least("SCENARIO_START", p, kScenarioStartFixedSize));
   if (p.size() > kScenarioStartFixedSize + kScenarioNameMax)
-    return bad("SCENARIO_START", "name longer than " + std::to_string(kScenarioNameMax) +
-                                     " bytes");
+    return bad("SCENARIO_START", "name longer than " + std::to_string(kScenarioNameMax) + " bytes");
   Reader r(p);
   ScenarioStart m;
   m.workload_duration_ms = r.u64();

@@ -47,15 +47,15 @@ Result<ExitStatus> decode_exit(ByteSpan p);
 
 // LIFECYCLE: {u32 phase} + UTF-8 detail text.
 enum class LifecyclePhase : uint32_t {
-  kMounted = 1,         // /proc, /sys, cgroup2, ... mounted
-  kPortOpen = 2,        // wire port opened (first frame the agent can send)
+  kMounted = 1,   // /proc, /sys, cgroup2, ... mounted
+  kPortOpen = 2,  // wire port opened (first frame the agent can send)
   kCommandStart = 3,
   kCommandEnd = 4,
   kSchedulerStart = 5,  // scheduler under test being loaded
   kSchedulerAttached = 6,
   kScenarioRunning = 7,
   kScenarioDone = 8,
-  kPoweroff = 9,        // agent is about to power the VM off
+  kPoweroff = 9,  // agent is about to power the VM off
 };
 std::string_view phase_name(LifecyclePhase p);
 struct Lifecycle {

@@ -23,28 +23,28 @@ constexpr uint32_t tag(const char (&s)[5]) {
 }
 
 enum class MsgType : uint32_t {
-  kSysRdy = tag("SRDY"),            // guest agent is up (empty payload)
-  kKernAddrs = tag("KADR"),         // KASLR inputs, 24 bytes
-  kSchedExit = tag("SEXT"),         // scheduler under test exited/ejected
+  kSysRdy = tag("SRDY"),     // guest agent is up (empty payload)
+  kKernAddrs = tag("KADR"),  // KASLR inputs, 24 bytes
+  kSchedExit = tag("SEXT"),  // scheduler under test exited/ejected
   kScenarioStart = tag("SCST"),
   kScenarioPause = tag("SCPA"),
   kScenarioResume = tag("SCRE"),
   kScenarioEnd = tag("SCEN"),
-  kStimulus = tag("STIM"),          // a scenario step began
+  kStimulus = tag("STIM"),  // a scenario step began
   kTestResult = tag("TRES"),
-  kExit = tag("EXIT"),              // guest command finished
-  kCrash = tag("CRSH"),             // guest agent crashed
+  kExit = tag("EXIT"),   // guest command finished
+  kCrash = tag("CRSH"),  // guest agent crashed
   kPayloadMetrics = tag("PMET"),
   kStdout = tag("SOUT"),
   kStderr = tag("SERR"),
   kSchedLog = tag("SLOG"),
   kLifecycle = tag("LIFE"),
   kDmesg = tag("DMSG"),
-  kKallsyms = tag("KSYM"),          // zstd-compressed /proc/kallsyms (monitor)
+  kKallsyms = tag("KSYM"),  // zstd-compressed /proc/kallsyms (monitor)
   kSnapshotRequest = tag("SNRQ"),
-  kSnapshotReply = tag("SNRP"),     // host -> guest
+  kSnapshotReply = tag("SNRP"),  // host -> guest
   kKernelOpRequest = tag("KORQ"),
-  kKernelOpReply = tag("KORP"),     // host -> guest
+  kKernelOpReply = tag("KORP"),  // host -> guest
 };
 
 // Coordinator-internal messages steer the run and are never verdict data.

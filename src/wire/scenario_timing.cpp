@@ -16,7 +16,8 @@ ScenarioTiming::Duration span_between(ScenarioTiming::TimePoint a, ScenarioTimin
   if (b <= a) return ScenarioTiming::Duration(0);
   uint64_t diff = static_cast<uint64_t>(b.time_since_epoch().count()) -
                   static_cast<uint64_t>(a.time_since_epoch().count());
-  return ScenarioTiming::Duration(diff > static_cast<uint64_t>(kMax) ? kMax : static_cast<Rep>(diff));
+  return ScenarioTiming::Duration(diff > static_cast<uint64_t>(kMax) ? kMax
+                                                                     : static_cast<Rep>(diff));
 }
 
 }  // namespace

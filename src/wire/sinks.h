@@ -40,19 +40,19 @@ class WarnOnce {
 // Frames the dispatcher dropped, by reason.
 struct DropCounters {
   std::atomic<uint64_t> unknown_type{0};
-  std::atomic<uint64_t> bad_crc{0};           // control/internal frames with a bad CRC
-  std::atomic<uint64_t> malformed{0};         // wrong size, or the payload did not decode
-  std::atomic<uint64_t> duplicate{0};         // SYS_RDY after the first
-  std::atomic<uint64_t> wrong_direction{0};   // host -> guest types sent by the guest
-  std::atomic<uint64_t> queue_full{0};        // requests beyond the queue capacity
+  std::atomic<uint64_t> bad_crc{0};          // control/internal frames with a bad CRC
+  std::atomic<uint64_t> malformed{0};        // wrong size, or the payload did not decode
+  std::atomic<uint64_t> duplicate{0};        // SYS_RDY after the first
+  std::atomic<uint64_t> wrong_direction{0};  // host -> guest types sent by the guest
+  std::atomic<uint64_t> queue_full{0};       // requests beyond the queue capacity
 };
 
 struct SinksConfig {
   using ClockFn = std::function<ScenarioTiming::TimePoint()>;
   using LogFn = std::function<void(std::string_view)>;
-  uint64_t link_text = 0;      // link-time _text of the kernel; 0 = unknown
-  ClockFn now;                 // default: steady_clock::now
-  LogFn log;                   // default: one line to stderr
+  uint64_t link_text = 0;       // link-time _text of the kernel; 0 = unknown
+  ClockFn now;                  // default: steady_clock::now
+  LogFn log;                    // default: one line to stderr
   size_t queue_capacity = 256;  // per request queue
   size_t kallsyms_capacity = 4;
   // warn() lines per run; then one "suppressed" line (a hostile guest must

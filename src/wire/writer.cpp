@@ -55,15 +55,14 @@ Status writev_all(int fd, iovec* iov, int count) {
 
 Status write_frame(int fd, MsgType type, std::span<const uint8_t> payload) {
   if (payload.size() > kMaxPayload)
-    return invalid_argument(std::string(type_name(static_cast<uint32_t>(type))) +
-                            " payload of " + std::to_string(payload.size()) +
+    return invalid_argument(std::string(type_name(static_cast<uint32_t>(type))) + " payload of " +
+                            std::to_string(payload.size()) +
                             " bytes exceeds the 16 MiB frame limit; split it");
   uint8_t header[kHeaderSize];
-  encode_header({static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()),
-                 crc32_of(payload), 0},
-                header);
-  iovec iov[2] = {{header, kHeaderSize},
-                  {const_cast<uint8_t*>(payload.data()), payload.size()}};
+  encode_header(
+      {static_cast<uint32_t>(type), static_cast<uint32_t>(payload.size()), crc32_of(payload), 0},
+      header);
+  iovec iov[2] = {{header, kHeaderSize}, {const_cast<uint8_t*>(payload.data()), payload.size()}};
   KTSTR_TRY(writev_all(fd, iov, payload.empty() ? 1 : 2),
             "writing " + std::string(type_name(static_cast<uint32_t>(type))) + " frame");
   return {};

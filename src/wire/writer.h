@@ -32,8 +32,7 @@ class FrameWriter {
   explicit FrameWriter(int fd) : fd_(fd) {}
   Status write(MsgType type, std::span<const uint8_t> payload);
   // Chunks are separate frames: other threads' frames may fall between them.
-  Status write_stream(MsgType type, std::span<const uint8_t> data,
-                      size_t max_chunk = kStreamChunk);
+  Status write_stream(MsgType type, std::span<const uint8_t> data, size_t max_chunk = kStreamChunk);
   int fd() const { return fd_; }
 
  private:

@@ -156,8 +156,12 @@ TEST(Kill, GuestHangHitsTheTimeout) {
   EXPECT_EQ(box.leftovers(0), "");
 }
 
-// Starts a long guest command and returns once QEMU is a child of ktstr.
-pid_t wait_for_qemu(pid_t ktstr) {
+// Waits until the guest command is running (it printed "started") and
+// returns QEMU's pid, a child of ktstr.
+pid_t wait_for_running_guest(const Sandbox& box, pid_t ktstr) {
+  if (!wait_until([&] { return box.read_stdout().find("started") != std::string::npos; },
+                  std::chrono::seconds(200)))
+    return 0;
   pid_t qemu = 0;
   wait_until(
       [&] {
@@ -167,14 +171,14 @@ pid_t wait_for_qemu(pid_t ktstr) {
         }
         return qemu != 0;
       },
-      std::chrono::seconds(60));
+      std::chrono::seconds(10));
   return qemu;
 }
 
 TEST(Kill, SigkillOfQemuIsReported) {
   Sandbox box;
-  Child k = box.start({"vm", "--preset", "tiny-1llc", "--exec", "sleep 1000"});
-  pid_t qemu = wait_for_qemu(k.pid());
+  Child k = box.start({"vm", "--preset", "tiny-1llc", "--exec", "echo started; sleep 1000"});
+  pid_t qemu = wait_for_running_guest(box, k.pid());
   ASSERT_NE(qemu, 0);
   ::kill(qemu, SIGKILL);
   auto st = k.wait_for(std::chrono::seconds(60));
@@ -186,8 +190,8 @@ TEST(Kill, SigkillOfQemuIsReported) {
 
 TEST(Kill, SigintOfKtstrCleansUp) {
   Sandbox box;
-  Child k = box.start({"vm", "--preset", "tiny-1llc", "--exec", "sleep 1000"});
-  pid_t qemu = wait_for_qemu(k.pid());
+  Child k = box.start({"vm", "--preset", "tiny-1llc", "--exec", "echo started; sleep 1000"});
+  pid_t qemu = wait_for_running_guest(box, k.pid());
   ASSERT_NE(qemu, 0);
   k.signal(SIGINT);
   auto st = k.wait_for(std::chrono::seconds(60));

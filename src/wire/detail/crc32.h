@@ -44,8 +44,8 @@ class CrcFolder {
 
  private:
   CrcImpl impl_;
-  bool started_ = false;           // lanes_ holds folding state (vpclmul512)
-  uint32_t crc_ = 0;               // running CRC (other implementations)
+  bool started_ = false;            // lanes_ holds folding state (vpclmul512)
+  uint32_t crc_ = 0;                // running CRC (other implementations)
   alignas(64) uint8_t lanes_[256];  // four 512-bit accumulators
 };
 

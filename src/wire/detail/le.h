@@ -10,9 +10,7 @@
 
 namespace ktstr::wire::detail {
 
-inline uint16_t load_u16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] | p[1] << 8);
-}
+inline uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 inline uint32_t load_u32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
          static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
@@ -28,7 +26,10 @@ inline void store_u32(uint8_t* p, uint32_t v) {
 class Writer {
  public:
   explicit Writer(size_t reserve = 0) { out_.reserve(reserve); }
-  Writer& u8(uint8_t v) { out_.push_back(v); return *this; }
+  Writer& u8(uint8_t v) {
+    out_.push_back(v);
+    return *this;
+  }
   Writer& u16(uint16_t v) { return put(v, 2); }
   Writer& u32(uint32_t v) { return put(v, 4); }
   Writer& u64(uint64_t v) { return put(v, 8); }
@@ -57,10 +58,22 @@ class Writer {
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> data) : data_(data) {}
-  uint8_t u8() { const uint8_t* p = take(1); return p ? p[0] : 0; }
-  uint16_t u16() { const uint8_t* p = take(2); return p ? load_u16(p) : 0; }
-  uint32_t u32() { const uint8_t* p = take(4); return p ? load_u32(p) : 0; }
-  uint64_t u64() { const uint8_t* p = take(8); return p ? load_u64(p) : 0; }
+  uint8_t u8() {
+    const uint8_t* p = take(1);
+    return p ? p[0] : 0;
+  }
+  uint16_t u16() {
+    const uint8_t* p = take(2);
+    return p ? load_u16(p) : 0;
+  }
+  uint32_t u32() {
+    const uint8_t* p = take(4);
+    return p ? load_u32(p) : 0;
+  }
+  uint64_t u64() {
+    const uint8_t* p = take(8);
+    return p ? load_u64(p) : 0;
+  }
   std::string_view text(size_t n) {
     const uint8_t* p = take(n);
     return p ? std::string_view(reinterpret_cast<const char*>(p), n) : std::string_view();

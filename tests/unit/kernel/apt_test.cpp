@@ -119,9 +119,11 @@ TEST(KernelApt, MirrorFromOneLineSources) {
 }
 
 TEST(KernelApt, PrivateAptRejectsBadSuite) {
-  auto r = PrivateApt::create("/nonexistent-ktstr", "sid main", Mirror{});
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("--suite"), std::string::npos);
+  for (const char* bad : {"sid main", "..", "", "a/b"}) {
+    auto r = PrivateApt::create("/nonexistent-ktstr", bad, Mirror{});
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message().find("--suite"), std::string::npos);
+  }
 }
 
 TEST(KernelFetchFlavour, Names) {

@@ -6,7 +6,7 @@
 namespace ktstr::wire {
 namespace {
 
-using namespace testing;
+using namespace test;
 
 // A stream of assorted frames (empty, small, multi-chunk) and what the
 // assembler must yield for it.

@@ -9,7 +9,7 @@
 namespace ktstr::wire {
 namespace {
 
-using namespace testing;
+using namespace test;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kLink = 0xffffffff81000000;
@@ -196,8 +196,7 @@ TEST(Dispatch, DivergentSecondKernAddrsIsLoggedAndIgnored) {
   auto& s = *env.sinks;
   dispatch(make_frame(MsgType::kKernAddrs, kern_addrs(0x1000, kPob, kLink + 0x200000)), s);
   size_t lines = env.log_lines();
-  dispatch(make_frame(MsgType::kKernAddrs,
-                      kern_addrs(0x2000, kPob + 0x40000000, kLink + 0x400000)),
+  dispatch(make_frame(MsgType::kKernAddrs, kern_addrs(0x2000, kPob + 0x40000000, kLink + 0x400000)),
            s);
   EXPECT_EQ(s.kaslr.divergence_errors.load(), 3u);  // all three cells
   EXPECT_EQ(env.log_lines(), lines + 3);
@@ -222,9 +221,8 @@ TEST(Dispatch, EqualSecondKernAddrsIsSilent) {
 TEST(Dispatch, SnapshotRequestIsQueuedNotKept) {
   TestEnv env;
   auto& s = *env.sinks;
-  EXPECT_FALSE(dispatch(make_frame(MsgType::kSnapshotRequest,
-                                   snapshot(5, SnapshotKind::kWatch, "tag")),
-                        s));
+  EXPECT_FALSE(
+      dispatch(make_frame(MsgType::kSnapshotRequest, snapshot(5, SnapshotKind::kWatch, "tag")), s));
   EXPECT_TRUE(readable(s.snapshot_requests.fd()));
   auto r = s.snapshot_requests.try_pop();
   ASSERT_TRUE(r);
@@ -314,8 +312,12 @@ TEST(Dispatch, KernelOpTagNeverSplitsAFourByteCharacter) {
 
 TEST(Dispatch, KernelOpNonUtf8TagIsSanitised) {
   TestEnv env;
-  std::string tag = queued_tag(env, "ok\xFF\xC0\x80" "end");
-  EXPECT_EQ(tag, "ok\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "end");
+  std::string tag = queued_tag(env,
+                               "ok\xFF\xC0\x80"
+                               "end");
+  EXPECT_EQ(tag,
+            "ok\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"
+            "end");
   EXPECT_TRUE(is_valid_utf8(tag));
   std::string all_bad = queued_tag(env, std::string(200, '\xFF'));
   EXPECT_TRUE(is_valid_utf8(all_bad));
@@ -338,8 +340,10 @@ TEST(Dispatch, RepliesFromTheGuestAreDropped) {
   TestEnv env;
   auto& s = *env.sinks;
   EXPECT_FALSE(dispatch(make_frame(MsgType::kSnapshotReply, encode(SnapshotReply{1, 0, ""})), s));
-  EXPECT_FALSE(dispatch(make_frame(MsgType::kKernelOpReply, encode(KernelOpReply{1, 0, 0, ""})), s));
-  EXPECT_FALSE(dispatch(make_frame(MsgType::kKernelOpReply, encode(KernelOpReply{2, 0, 0, ""})), s));
+  EXPECT_FALSE(
+      dispatch(make_frame(MsgType::kKernelOpReply, encode(KernelOpReply{1, 0, 0, ""})), s));
+  EXPECT_FALSE(
+      dispatch(make_frame(MsgType::kKernelOpReply, encode(KernelOpReply{2, 0, 0, ""})), s));
   EXPECT_EQ(s.dropped.wrong_direction.load(), 3u);
   EXPECT_EQ(env.log_lines(), 2u);  // once per type
 }
@@ -371,8 +375,8 @@ TEST(Dispatch, ScenarioStartStampsOnceAndSetsTheDeadline) {
   EXPECT_EQ(s.timing.deadline(), t0 + 5s);
   env.now += 10s;
   dispatch(make_frame(MsgType::kScenarioStart, scenario_start(1000)), s);
-  EXPECT_EQ(s.timing.state().start, t0);               // stamped once
-  EXPECT_EQ(s.timing.deadline(), t0 + 10s + 1s);       // deadline reset
+  EXPECT_EQ(s.timing.state().start, t0);          // stamped once
+  EXPECT_EQ(s.timing.deadline(), t0 + 10s + 1s);  // deadline reset
 }
 
 TEST(Dispatch, ScenarioStartWithBadCrcOrShortPayloadHasNoEffect) {
@@ -452,14 +456,91 @@ TEST(Dispatch, StimulusUpdatesTheStepMirrorAndIsKept) {
   EXPECT_EQ(s.step_index.load(), 4u);
 }
 
+// ---- bad CRC, type by type
+
+// A well-formed payload for every type, so only the CRC is wrong.
+Bytes valid_payload(MsgType t) {
+  switch (t) {
+    case MsgType::kKernAddrs:
+      return kern_addrs(1, kPob, kLink + 0x200000);
+    case MsgType::kSchedExit:
+      return encode(SchedExit{1, "x"});
+    case MsgType::kScenarioStart:
+      return scenario_start(1000);
+    case MsgType::kStimulus:
+      return encode(Stimulus{5, 1, 1, 1, 1, 0});
+    case MsgType::kExit:
+      return encode(ExitStatus{0});
+    case MsgType::kLifecycle:
+      return encode(Lifecycle{LifecyclePhase::kMounted, ""});
+    case MsgType::kSnapshotRequest:
+      return snapshot(1, SnapshotKind::kCapture, "t");
+    case MsgType::kSnapshotReply:
+      return encode(SnapshotReply{1, 0, ""});
+    case MsgType::kKernelOpRequest:
+      return kernel_op("t");
+    case MsgType::kKernelOpReply:
+      return encode(KernelOpReply{1, 0, 0, ""});
+    case MsgType::kKallsyms:
+      return bytes_of("blob");
+    default:
+      return {};  // SYS_RDY, PAUSE/RESUME/END: empty; text types: anything
+  }
+}
+
+TEST(Dispatch, BadCrcHasNoSideEffectForAnyType) {
+  for (MsgType t : all_types()) {
+    TestEnv env(kLink);
+    auto& s = *env.sinks;
+    if (t == MsgType::kScenarioResume || t == MsgType::kScenarioEnd) {
+      // Give them something to change: a running, paused scenario.
+      dispatch(make_frame(MsgType::kScenarioStart, scenario_start(1000)), s);
+      dispatch(make_frame(MsgType::kScenarioPause, {}), s);
+    }
+    auto before = s.timing.state();
+    env.now += std::chrono::seconds(5);
+    dispatch(make_frame(t, valid_payload(t), /*crc_ok=*/false), s);
+    const char* name = type_name(static_cast<uint32_t>(t)).data();
+    EXPECT_FALSE(s.kill.is_set()) << name;
+    EXPECT_FALSE(s.boot_complete.is_set()) << name;
+    EXPECT_FALSE(s.kaslr.phys_base.get()) << name;
+    EXPECT_FALSE(s.kaslr.page_offset_base.get()) << name;
+    EXPECT_FALSE(s.kaslr.kaslr_offset.get()) << name;
+    EXPECT_EQ(s.snapshot_requests.size(), 0u) << name;
+    EXPECT_EQ(s.kernel_op_requests.size(), 0u) << name;
+    EXPECT_EQ(s.kallsyms.size(), 0u) << name;
+    EXPECT_EQ(s.step_index.load(), 0u) << name;
+    auto after = s.timing.state();
+    EXPECT_EQ(after.start, before.start) << name;
+    EXPECT_EQ(after.paused_at, before.paused_at) << name;
+    EXPECT_EQ(after.deadline, before.deadline) << name;
+    EXPECT_EQ(after.total_paused, before.total_paused) << name;
+  }
+}
+
+TEST(Dispatch, ValidPayloadsDoHaveTheirEffect) {
+  // The same payloads with a good CRC: proves the test above can fail.
+  TestEnv env(kLink);
+  auto& s = *env.sinks;
+  for (MsgType t : all_types()) dispatch(make_frame(t, valid_payload(t)), s);
+  EXPECT_TRUE(s.kill.is_set());
+  EXPECT_TRUE(s.boot_complete.is_set());
+  EXPECT_TRUE(s.kaslr.kaslr_offset.get());
+  EXPECT_EQ(s.snapshot_requests.size(), 1u);
+  EXPECT_EQ(s.kernel_op_requests.size(), 1u);
+  EXPECT_EQ(s.kallsyms.size(), 1u);
+  EXPECT_EQ(s.step_index.load(), 5u);
+  EXPECT_TRUE(s.timing.state().start);
+}
+
 // ---- verdict data and unknown types
 
 TEST(Dispatch, VerdictTypesAreKeptEvenWithBadCrc) {
-  for (MsgType t : {MsgType::kTestResult, MsgType::kExit, MsgType::kCrash,
-                    MsgType::kPayloadMetrics, MsgType::kStdout, MsgType::kStderr,
-                    MsgType::kSchedLog, MsgType::kLifecycle, MsgType::kDmesg,
-                    MsgType::kKernAddrs, MsgType::kStimulus, MsgType::kScenarioStart,
-                    MsgType::kScenarioPause, MsgType::kScenarioResume, MsgType::kScenarioEnd}) {
+  for (MsgType t :
+       {MsgType::kTestResult, MsgType::kExit, MsgType::kCrash, MsgType::kPayloadMetrics,
+        MsgType::kStdout, MsgType::kStderr, MsgType::kSchedLog, MsgType::kLifecycle,
+        MsgType::kDmesg, MsgType::kKernAddrs, MsgType::kStimulus, MsgType::kScenarioStart,
+        MsgType::kScenarioPause, MsgType::kScenarioResume, MsgType::kScenarioEnd}) {
     TestEnv env;
     for (bool crc : {true, false}) {
       Bytes p = bytes_of("payload");

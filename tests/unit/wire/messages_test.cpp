@@ -8,7 +8,7 @@
 namespace ktstr::wire {
 namespace {
 
-using namespace testing;
+using namespace test;
 
 template <typename T>
 T decoded(Result<T> r) {
@@ -34,9 +34,9 @@ TEST(KernAddrs, LayoutIsBiasedLittleEndian) {
   KernAddrs m{0x1000000, 0xffff888000000000, 0xffffffff81000000};
   Bytes b = encode(m);
   ASSERT_EQ(b.size(), kKernAddrsSize);
-  Bytes want = {0x01, 0, 0, 0x01, 0, 0, 0, 0,                       // phys_base + 1
-                0, 0, 0, 0, 0x80, 0x88, 0xff, 0xff,                  // page_offset_base
-                0x01, 0, 0, 0x81, 0xff, 0xff, 0xff, 0xff};           // _text + 1
+  Bytes want = {0x01, 0, 0, 0x01, 0,    0,    0,    0,      // phys_base + 1
+                0,    0, 0, 0,    0x80, 0x88, 0xff, 0xff,   // page_offset_base
+                0x01, 0, 0, 0x81, 0xff, 0xff, 0xff, 0xff};  // _text + 1
   EXPECT_EQ(b, want);
   EXPECT_EQ(decoded(decode_kern_addrs(b)), m);
 }
@@ -134,8 +134,8 @@ TEST(Snapshot, RequestIsFixed80Bytes) {
   SnapshotRequest m{7, SnapshotKind::kWatch, "after-step-2"};
   Bytes b = decoded(encode(m));
   ASSERT_EQ(b.size(), kSnapshotRequestSize);
-  EXPECT_EQ(b[8], 2);   // kind
-  EXPECT_EQ(b[12], 12); // tag_len
+  EXPECT_EQ(b[8], 2);    // kind
+  EXPECT_EQ(b[12], 12);  // tag_len
   EXPECT_EQ(b[16], 'a');
   EXPECT_EQ(b[79], 0);  // zero padding
   EXPECT_EQ(decoded(decode_snapshot_request(b)), m);
@@ -207,26 +207,26 @@ TEST(KernelOp, RequestLayout) {
   KernelOpRequest m = sample_op();
   Bytes b = decoded(encode(m));
   ASSERT_EQ(b.size(), kKernelOpRequestFixedSize + 9 + 10 + 4);
-  EXPECT_EQ(b[0], 0x08);  // request_id LE
-  EXPECT_EQ(b[8], 2);     // op
-  EXPECT_EQ(b[9], 3);     // target
-  EXPECT_EQ(b[10], 4);    // width
-  EXPECT_EQ(b[11], 0);    // pad
-  EXPECT_EQ(b[12], 3);    // cpu
-  EXPECT_EQ(b[28], 0xcd); // value
-  EXPECT_EQ(b[36], 9);    // symbol_len
-  EXPECT_EQ(b[38], 10);   // field_len
-  EXPECT_EQ(b[40], 4);    // tag_len
+  EXPECT_EQ(b[0], 0x08);   // request_id LE
+  EXPECT_EQ(b[8], 2);      // op
+  EXPECT_EQ(b[9], 3);      // target
+  EXPECT_EQ(b[10], 4);     // width
+  EXPECT_EQ(b[11], 0);     // pad
+  EXPECT_EQ(b[12], 3);     // cpu
+  EXPECT_EQ(b[28], 0xcd);  // value
+  EXPECT_EQ(b[36], 9);     // symbol_len
+  EXPECT_EQ(b[38], 10);    // field_len
+  EXPECT_EQ(b[40], 4);     // tag_len
   EXPECT_EQ(std::string(b.begin() + 44, b.begin() + 53), "runqueues");
   EXPECT_EQ(decoded(decode_kernel_op_request(b)), m);
 }
 
 TEST(KernelOp, RequestEveryTargetRoundTrips) {
   KernelOpRequest sym{1, KernelOp::kRead, KernelTarget::kSymbol, 8, 0, 0, 0, 0, "jiffies", "", ""};
-  KernelOpRequest kva{2, KernelOp::kRead, KernelTarget::kKva, 1, 0, 0, 0xffff888000001000, 0, "",
-                      "", "t"};
-  KernelOpRequest task{3, KernelOp::kWrite, KernelTarget::kTaskField, 8, 0, 42, 0, ~0ull, "",
-                       "se.vruntime", ""};
+  KernelOpRequest kva{
+      2, KernelOp::kRead, KernelTarget::kKva, 1, 0, 0, 0xffff888000001000, 0, "", "", "t"};
+  KernelOpRequest task{
+      3, KernelOp::kWrite, KernelTarget::kTaskField, 8, 0, 42, 0, ~0ull, "", "se.vruntime", ""};
   for (const auto& m : {sym, kva, task})
     EXPECT_EQ(decoded(decode_kernel_op_request(decoded(encode(m)))), m);
 }

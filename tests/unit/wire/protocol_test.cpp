@@ -10,7 +10,7 @@
 namespace ktstr::wire {
 namespace {
 
-using namespace testing;
+using namespace test;
 
 TEST(Protocol, EveryTypeHasANameAndIsKnown) {
   std::set<std::string_view> names;
@@ -36,8 +36,9 @@ TEST(Protocol, CoordinatorInternalSetIsExact) {
   std::set<MsgType> internal = {MsgType::kSysRdy,          MsgType::kKallsyms,
                                 MsgType::kSnapshotRequest, MsgType::kSnapshotReply,
                                 MsgType::kKernelOpRequest, MsgType::kKernelOpReply};
-  for (MsgType t : all_types()) EXPECT_EQ(is_coordinator_internal(t), internal.count(t) == 1)
-      << type_name(static_cast<uint32_t>(t));
+  for (MsgType t : all_types())
+    EXPECT_EQ(is_coordinator_internal(t), internal.count(t) == 1)
+        << type_name(static_cast<uint32_t>(t));
 }
 
 TEST(Protocol, TagsReadAsTextInAHexdump) {
@@ -50,10 +51,27 @@ TEST(Protocol, HeaderLayoutIsLittleEndian) {
   Bytes f = encode_frame(MsgType::kStdout, payload);
   ASSERT_EQ(f.size(), kHeaderSize + 5);
   uint32_t crc = static_cast<uint32_t>(::crc32(0, payload.data(), 5));
-  Bytes want = {'S', 'O', 'U', 'T', 5, 0, 0, 0,
-                static_cast<uint8_t>(crc), static_cast<uint8_t>(crc >> 8),
-                static_cast<uint8_t>(crc >> 16), static_cast<uint8_t>(crc >> 24),
-                0, 0, 0, 0, 'h', 'e', 'l', 'l', 'o'};
+  Bytes want = {'S',
+                'O',
+                'U',
+                'T',
+                5,
+                0,
+                0,
+                0,
+                static_cast<uint8_t>(crc),
+                static_cast<uint8_t>(crc >> 8),
+                static_cast<uint8_t>(crc >> 16),
+                static_cast<uint8_t>(crc >> 24),
+                0,
+                0,
+                0,
+                0,
+                'h',
+                'e',
+                'l',
+                'l',
+                'o'};
   EXPECT_EQ(f, want);
   FrameHeader h = decode_header(f.data());
   EXPECT_EQ(h.msg_type, static_cast<uint32_t>(MsgType::kStdout));
@@ -121,7 +139,8 @@ TEST(Crc32, FolderMatchesZlibForAnyPieces) {
       size_t off = 0, done = 0;
       while (off < len) {
         off = std::min(len, off + 1 + rng() % max_piece);
-        Bytes copy(data.begin() + static_cast<ptrdiff_t>(done), data.begin() + static_cast<ptrdiff_t>(off));
+        Bytes copy(data.begin() + static_cast<ptrdiff_t>(done),
+                   data.begin() + static_cast<ptrdiff_t>(off));
         size_t used = folder.fold(copy.data(), copy.size());
         ASSERT_LT(copy.size() - used, detail::CrcFolder::kBlock);
         done += used;

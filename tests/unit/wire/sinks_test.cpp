@@ -120,12 +120,12 @@ TEST(KaslrOffset, Derived) {
 }
 
 TEST(KaslrOffset, EachGateRejects) {
-  EXPECT_FALSE(derive_kaslr_offset(0, kLink).ok());                              // unknown link
+  EXPECT_FALSE(derive_kaslr_offset(0, kLink).ok());                                // unknown link
   EXPECT_FALSE(derive_kaslr_offset(0x7fffffff81000000, 0xffffffff81000000).ok());  // link low
-  EXPECT_FALSE(derive_kaslr_offset(kKernelHalfStart, 0x00007fff00000000).ok());     // runtime low
-  EXPECT_FALSE(derive_kaslr_offset(kLink, kLink - 0x1000).ok());                  // runtime < link
+  EXPECT_FALSE(derive_kaslr_offset(kKernelHalfStart, 0x00007fff00000000).ok());    // runtime low
+  EXPECT_FALSE(derive_kaslr_offset(kLink, kLink - 0x1000).ok());                   // runtime < link
   EXPECT_FALSE(derive_kaslr_offset(kKernelHalfStart, kKernelHalfStart + kMaxKaslrOffset + 1).ok());
-  EXPECT_TRUE(derive_kaslr_offset(kKernelHalfStart, kKernelHalfStart).ok());      // bound itself
+  EXPECT_TRUE(derive_kaslr_offset(kKernelHalfStart, kKernelHalfStart).ok());  // bound itself
 }
 
 // ---- scenario timing

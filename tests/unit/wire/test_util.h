@@ -17,7 +17,7 @@
 #include "wire/protocol.h"
 #include "wire/sinks.h"
 
-namespace ktstr::wire::testing {
+namespace ktstr::wire::test {
 
 using Bytes = std::vector<uint8_t>;
 
@@ -33,9 +33,7 @@ inline Bytes raw_frame(uint32_t type, const Bytes& payload, uint32_t crc, uint32
   return out;
 }
 
-inline Bytes good_frame(MsgType type, const Bytes& payload) {
-  return encode_frame(type, payload);
-}
+inline Bytes good_frame(MsgType type, const Bytes& payload) { return encode_frame(type, payload); }
 
 inline Bytes bad_crc_frame(MsgType type, const Bytes& payload) {
   return raw_frame(static_cast<uint32_t>(type), payload, crc32_of(payload) ^ 0xdeadbeef);
@@ -101,4 +99,4 @@ inline Bytes random_bytes(size_t n, uint32_t seed) {
   return b;
 }
 
-}  // namespace ktstr::wire::testing
+}  // namespace ktstr::wire::test

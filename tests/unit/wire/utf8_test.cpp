@@ -21,9 +21,9 @@ TEST(Utf8, ValidSequences) {
 }
 
 TEST(Utf8, InvalidSequences) {
-  for (std::string bad : {"\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xE0\x80\x80",
-                          "\xED\xA0\x80", "\xF0\x80\x80\x80", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
-                          "\xFF", "\xC3", "\xE2\x82", "\xF0\x9F\x98"})
+  for (std::string bad :
+       {"\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xED\xA0\x80", "\xF0\x80\x80\x80",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xC3", "\xE2\x82", "\xF0\x9F\x98"})
     EXPECT_FALSE(is_valid_utf8(bad)) << testing::PrintToString(bad);
 }
 
@@ -32,10 +32,13 @@ TEST(Utf8, SanitizeKeepsValidText) {
 }
 
 TEST(Utf8, SanitizeReplacesEachInvalidByte) {
-  EXPECT_EQ(sanitize_utf8("a\xFF" "b", 256), "a" + kFffd + "b");
-  EXPECT_EQ(sanitize_utf8("\xC0\x80", 256), kFffd + kFffd);             // overlong NUL
-  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80", 256), kFffd + kFffd + kFffd); // surrogate
-  EXPECT_EQ(sanitize_utf8("x\xE2\x82", 256), "x" + kFffd + kFffd);      // truncated at end
+  EXPECT_EQ(sanitize_utf8("a\xFF"
+                          "b",
+                          256),
+            "a" + kFffd + "b");
+  EXPECT_EQ(sanitize_utf8("\xC0\x80", 256), kFffd + kFffd);              // overlong NUL
+  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80", 256), kFffd + kFffd + kFffd);  // surrogate
+  EXPECT_EQ(sanitize_utf8("x\xE2\x82", 256), "x" + kFffd + kFffd);       // truncated at end
 }
 
 TEST(Utf8, CutNeverSplitsACharacter) {

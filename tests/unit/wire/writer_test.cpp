@@ -13,7 +13,7 @@
 namespace ktstr::wire {
 namespace {
 
-using namespace testing;
+using namespace test;
 
 struct Pipe {
   UniqueFd r, w;

@@ -1,0 +1,85 @@
+// Small value types of the scenario model with their one-string file
+// syntax: worker counts ("2*cpus"), affinity modes ("random-subset:2"),
+// scheduling policies ("fifo:10") and memory policies ("bind:0-1"). Each
+// parse() error says what is accepted; to_string() parses back to the same
+// value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "topology/cpuset.h"
+#include "topology/topology.h"
+#include "util/result.h"
+
+namespace ktstr::scenario {
+
+// How many workers: a fixed count, or scaled by the CPUs / LLCs the cgroup
+// may use ("2*cpus", "cpus/2", "llcs"), at least 1 when scaled.
+struct WorkerCount {
+  enum class Kind { kFixed, kCpus, kLlcs };
+  Kind kind = Kind::kFixed;
+  uint32_t count = 1;  // kFixed
+  uint32_t mul = 1;    // scaled: mul * X / div
+  uint32_t div = 1;
+
+  static WorkerCount fixed(uint32_t n) { return {Kind::kFixed, n, 1, 1}; }
+  // "4", "cpus", "2*cpus", "cpus/2", "llcs", "3*llcs/2".
+  static Result<WorkerCount> parse(std::string_view text);
+  std::string to_string() const;
+  // `allowed` is the set the workers may run on (the cgroup's cpuset or all
+  // CPUs); LLCs count those that hold at least one allowed CPU.
+  uint32_t resolve(const topo::Topology& topo, const topo::CpuSet& allowed) const;
+  bool operator==(const WorkerCount&) const = default;
+};
+
+// Where each worker of a cgroup pins itself (sched_setaffinity).
+struct Affinity {
+  enum class Kind {
+    kInherit,       // no pinning: the cgroup's cpuset decides
+    kRandomSubset,  // a random subset of `size` allowed CPUs (0 = half, at least 1)
+    kLlcAligned,    // all CPUs of one LLC, workers spread round-robin over LLCs
+    kCrossCgroup,   // CPUs from outside the cgroup's cpuset as well (straddles cgroups)
+    kSingleCpu,     // one CPU each, round-robin over the allowed CPUs
+    kExact,         // exactly `cpus`
+  };
+  Kind kind = Kind::kInherit;
+  uint32_t size = 0;  // kRandomSubset
+  topo::CpuSet cpus;  // kExact
+
+  // "inherit", "random-subset", "random-subset:2", "llc-aligned",
+  // "cross-cgroup", "single-cpu", "exact:0-1,4".
+  static Result<Affinity> parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const Affinity&) const = default;
+};
+
+// Scheduling policy of each worker (sched_setscheduler).
+struct SchedPolicy {
+  enum class Kind { kNormal, kBatch, kIdle, kFifo, kRr };
+  Kind kind = Kind::kNormal;
+  uint32_t priority = 0;  // 1..99 for fifo / rr, 0 otherwise
+
+  // "normal", "batch", "idle", "fifo:P", "rr:P" with P in 1..99.
+  static Result<SchedPolicy> parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const SchedPolicy&) const = default;
+};
+
+// NUMA memory policy of each worker (set_mempolicy).
+struct MemPolicy {
+  enum class Kind { kDefault, kBind, kPreferred, kInterleave, kLocal };
+  Kind kind = Kind::kDefault;
+  topo::CpuSet nodes;  // node ids (kernel list syntax); one node for kPreferred
+
+  // "default", "bind:0-1", "preferred:0", "interleave:0,1", "local".
+  static Result<MemPolicy> parse(std::string_view text);
+  std::string to_string() const;
+  bool operator==(const MemPolicy&) const = default;
+};
+
+inline constexpr int32_t kMinNice = -20;
+inline constexpr int32_t kMaxNice = 19;
+
+}  // namespace ktstr::scenario
