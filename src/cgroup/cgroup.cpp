@@ -171,6 +171,11 @@ Status Cgroup::move_task(pid_t pid) {
       return Error(Errc::kNotFound, what + ": no such process", ESRCH);
     case EBUSY:
       return Error(Errc::kInvalidArgument, what + ": " + kNoInternalProcesses, EBUSY);
+    case EOPNOTSUPP:  // an ancestor holds tasks: this one is "domain invalid"
+      return Error(Errc::kInvalidArgument,
+                   what + ": a parent cgroup holds tasks (cgroup.type 'domain invalid'); " +
+                       kNoInternalProcesses,
+                   EOPNOTSUPP);
     case ENOSPC:
       return Error(Errc::kInvalidArgument,
                    what + ": its cpuset has no CPUs or memory nodes; set_cpuset() first", ENOSPC);
@@ -183,7 +188,7 @@ Status Cgroup::move_all_tasks_to(const Cgroup& dst) {
   if (!valid() || !dst.valid()) return invalid_argument("move_all_tasks_to: empty Cgroup");
   auto deadline = Clock::now() + opts_.remove_timeout;
   auto s = detail::move_subtree_tasks(path_, dst.path_, deadline);
-  if (!s.ok() && s.error().sys_errno() == EBUSY)
+  if (!s.ok() && (s.error().sys_errno() == EBUSY || s.error().sys_errno() == EOPNOTSUPP))
     return Error(Errc::kInvalidArgument,
                  "cannot move tasks into " + dst.path_.string() + ": " + kNoInternalProcesses,
                  EBUSY);
@@ -216,8 +221,8 @@ Status Cgroup::set_max(std::optional<uint64_t> quota_us, uint64_t period_us) {
     return invalid_argument("cpu.max quota " + std::to_string(*quota_us) + "us for " +
                             path_.string() + " is below the kernel minimum of 1000");
   KTSTR_TRY(require("cpu.max", "cpu"));
-  std::string value = (quota_us ? std::to_string(*quota_us) : "max") + " " +
-                      std::to_string(period_us);
+  std::string value =
+      (quota_us ? std::to_string(*quota_us) : "max") + " " + std::to_string(period_us);
   return detail::write_control(path_ / "cpu.max", value);
 }
 
@@ -252,7 +257,8 @@ Status Cgroup::destroy() {
                          : detail::move_subtree_tasks(top, root_, deadline);
   // Try the removal even if evacuation failed: it reports what is left.
   auto removed = detail::remove_subtree(top, deadline);
-  if (!evacuated.ok()) return std::move(evacuated).error().context("removing cgroup " + leaf.string());
+  if (!evacuated.ok())
+    return std::move(evacuated).error().context("removing cgroup " + leaf.string());
   if (!removed.ok()) return std::move(removed).error();
   return {};
 }

@@ -7,8 +7,11 @@
 // it bottom-up, waiting (bounded) until the kernel reports it unpopulated.
 //
 // cgroup v2 "no internal processes": a non-root cgroup that enables
-// controllers for its children cannot hold tasks itself. So tasks belong in
-// leaf cgroups only; the hierarchy root is the one place tasks may always go.
+// controllers for its children cannot hold tasks alongside populated
+// children. With only threaded controllers (cpu, cpuset) the kernel's answer
+// depends on the order (EBUSY into the parent, or EOPNOTSUPP into a child of
+// a parent holding tasks), so the rule here is simply: tasks in leaf cgroups
+// only. The hierarchy root is the one place tasks may always go.
 #pragma once
 
 #include <sys/types.h>

@@ -35,9 +35,10 @@ Result<CgroupTree> CgroupTree::create(const fs::path& mount_root, const TreeOpti
   std::snprintf(suffix, sizeof suffix, "%06x", std::random_device{}() & 0xffffff);
   CgroupTree t;
   t.opts_ = opts;
-  KTSTR_ASSIGN(t.root_, Cgroup::create(mount_root, tree_root_name(::getpid(), suffix),
-                                       scenario_options(opts)),
-               "creating the ktstr cgroup tree");
+  KTSTR_ASSIGN(
+      t.root_,
+      Cgroup::create(mount_root, tree_root_name(::getpid(), suffix), scenario_options(opts)),
+      "creating the ktstr cgroup tree");
   return t;
 }
 
@@ -76,8 +77,7 @@ Result<Cgroup*> CgroupTree::get(const std::string& name) {
   if (it != cgroups_.end()) return &it->second;
   std::string have;
   for (const auto& [n, cg] : cgroups_) have += (have.empty() ? "" : ", ") + n;
-  return not_found("no cgroup named '" + name + "' (have: " + (have.empty() ? "none" : have) +
-                   ")");
+  return not_found("no cgroup named '" + name + "' (have: " + (have.empty() ? "none" : have) + ")");
 }
 
 std::vector<std::string> CgroupTree::names() const {

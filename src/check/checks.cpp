@@ -36,9 +36,9 @@ enum Check : size_t {
   kCheckCount,
 };
 constexpr std::array<std::string_view, kCheckCount> kCheckNames = {
-    "error",         "starvation",     "isolation",        "gap",
-    "spread",        "migration_ratio", "numa_locality",   "throughput_cv",
-    "work_rate",     "iteration_rate",  "wake_latency_p99", "wake_latency_cv"};
+    "error",     "starvation",      "isolation",        "gap",
+    "spread",    "migration_ratio", "numa_locality",    "throughput_cv",
+    "work_rate", "iteration_rate",  "wake_latency_p99", "wake_latency_cv"};
 
 constexpr std::string_view kTcgAdvisory = "emulated (TCG): timing advisory";
 
@@ -86,8 +86,11 @@ class Collector {
 
 Finding worker_finding(const Group& g, const workload::WorkerReport& r, std::string message,
                        double value, double limit) {
-  return Finding{.cgroup = g.cgroup, .worker = static_cast<int>(r.index),
-                 .message = std::move(message), .value = value, .limit = limit};
+  return Finding{.cgroup = g.cgroup,
+                 .worker = static_cast<int>(r.index),
+                 .message = std::move(message),
+                 .value = value,
+                 .limit = limit};
 }
 
 Finding cgroup_finding(const Group& g, std::string message, double value, double limit) {
@@ -99,8 +102,10 @@ std::string cpu_list(const std::vector<uint32_t>& ids) {
   topo::CpuSet set;
   std::string big;
   for (uint32_t c : ids) {
-    if (c < topo::CpuSet::kMaxCpus) set.add(c);
-    else big += fmt::format(",{}", c);
+    if (c < topo::CpuSet::kMaxCpus)
+      set.add(c);
+    else
+      big += fmt::format(",{}", c);
   }
   std::string s = set.to_list() + big;
   if (!s.empty() && s.front() == ',') s.erase(0, 1);
@@ -125,10 +130,10 @@ void check_starvation(const Group& g, const RunContext& ctx, Collector& out) {
     if (r.work_units > 0) continue;
     const double ms = w.wall_ms > 0 ? w.wall_ms : static_cast<double>(ctx.duration_ms);
     const std::string in = ms > 0 ? fmt::format(" in {} ms", num(ms, 0)) : "";
-    out.judge(kStarvation, "starvation", worker_finding(g, r,
-                                         fmt::format("{}: worker {} did no work{} (starved)",
-                                                     label, r.index, in),
-                                         0, 0));
+    out.judge(
+        kStarvation, "starvation",
+        worker_finding(
+            g, r, fmt::format("{}: worker {} did no work{} (starved)", label, r.index, in), 0, 0));
   }
 }
 
@@ -142,12 +147,12 @@ void check_isolation(const Group& g, const RunContext& ctx, Collector& out) {
       if (!allowed.contains(c)) outside.push_back(c);
     if (outside.empty()) continue;
     out.judge(kIsolation, "isolation",
-             worker_finding(g, *w.report,
-                            fmt::format("{}: worker {} ran on {} {} outside its cpuset {}",
-                                        detail::cgroup_label(g.cgroup), w.report->index,
-                                        outside.size() == 1 ? "cpu" : "cpus", cpu_list(outside),
-                                        allowed.to_list()),
-                            static_cast<double>(outside.size()), 0));
+              worker_finding(g, *w.report,
+                             fmt::format("{}: worker {} ran on {} {} outside its cpuset {}",
+                                         detail::cgroup_label(g.cgroup), w.report->index,
+                                         outside.size() == 1 ? "cpu" : "cpus", cpu_list(outside),
+                                         allowed.to_list()),
+                             static_cast<double>(outside.size()), 0));
   }
 }
 
@@ -165,13 +170,14 @@ void check_gap(const Group& g, double limit_ms, const RunContext& ctx, Collector
     if (r.max_gap_cpu >= 0) msg += fmt::format(" on cpu{}", r.max_gap_cpu);
     msg += fmt::format(" at +{} ms", num(static_cast<double>(r.max_gap_at_ns) / 1e6, 0));
     if (w.gap_ms > scaled) {
-      out.judge(kGap, "max_gap_ms", worker_finding(g, r, msg + fmt::format(" (limit {})", limit_text), w.gap_ms,
-                                    scaled));
+      out.judge(
+          kGap, "max_gap_ms",
+          worker_finding(g, r, msg + fmt::format(" (limit {})", limit_text), w.gap_ms, scaled));
     } else {  // over the KVM limit, within the TCG allowance
-      out.advise(kGap, worker_finding(g, r,
-                                      msg + fmt::format(" (over {} ms, within {})", num(limit_ms),
-                                                        limit_text),
-                                      w.gap_ms, scaled));
+      out.advise(kGap,
+                 worker_finding(
+                     g, r, msg + fmt::format(" (over {} ms, within {})", num(limit_ms), limit_text),
+                     w.gap_ms, scaled));
     }
   }
 }
@@ -180,24 +186,25 @@ void check_spread(const Group& g, const CgroupStats& s, double limit, Collector&
   size_t measured = 0;
   for (const WorkerView& w : g.ok) measured += w.report->wall_time_ns > 0;
   if (measured < 2 || s.spread_pct <= limit) return;
-  out.judge(kSpread, "max_spread_pct", cgroup_finding(g,
-                                   fmt::format("{}: fairness spread {} % (off-CPU {} %..{} %) "
-                                               "exceeds {} %",
-                                               s.name, detail::fixed(s.spread_pct, 1),
-                                               detail::fixed(s.min_off_cpu_pct, 1),
-                                               detail::fixed(s.max_off_cpu_pct, 1), num(limit)),
-                                   s.spread_pct, limit));
+  out.judge(kSpread, "max_spread_pct",
+            cgroup_finding(g,
+                           fmt::format("{}: fairness spread {} % (off-CPU {} %..{} %) "
+                                       "exceeds {} %",
+                                       s.name, detail::fixed(s.spread_pct, 1),
+                                       detail::fixed(s.min_off_cpu_pct, 1),
+                                       detail::fixed(s.max_off_cpu_pct, 1), num(limit)),
+                           s.spread_pct, limit));
 }
 
 void check_migration_ratio(const Group& g, const CgroupStats& s, double limit, Collector& out) {
   if (s.iterations == 0 || s.migration_ratio <= limit) return;
   out.judge(kMigrationRatio, "max_migration_ratio",
-           cgroup_finding(g,
-                          fmt::format("{}: migration ratio {} ({} migrations / {} iterations) "
-                                      "exceeds {}",
-                                      s.name, num(s.migration_ratio), s.migrations, s.iterations,
-                                      num(limit)),
-                          s.migration_ratio, limit));
+            cgroup_finding(
+                g,
+                fmt::format("{}: migration ratio {} ({} migrations / {} iterations) "
+                            "exceeds {}",
+                            s.name, num(s.migration_ratio), s.migrations, s.iterations, num(limit)),
+                s.migration_ratio, limit));
 }
 
 void check_numa_locality(const Group& g, double limit, const RunContext& ctx, Collector& out) {
@@ -218,14 +225,14 @@ void check_numa_locality(const Group& g, double limit, const RunContext& ctx, Co
         total > 0 ? static_cast<double>(local) / static_cast<double>(total) : 0.0;
     if (locality >= limit) continue;
     out.judge(kNumaLocality, "min_numa_locality",
-             worker_finding(g, *w.report,
-                            fmt::format("{}: worker {} NUMA locality {} % ({} of {} pages on {} "
-                                        "{}) below {} %",
-                                        detail::cgroup_label(g.cgroup), w.report->index,
-                                        detail::fixed(locality * 100, 1), local, total,
-                                        nodes.size() == 1 ? "node" : "nodes", cpu_list(nodes),
-                                        num(limit * 100)),
-                            locality, limit));
+              worker_finding(g, *w.report,
+                             fmt::format("{}: worker {} NUMA locality {} % ({} of {} pages on {} "
+                                         "{}) below {} %",
+                                         detail::cgroup_label(g.cgroup), w.report->index,
+                                         detail::fixed(locality * 100, 1), local, total,
+                                         nodes.size() == 1 ? "node" : "nodes", cpu_list(nodes),
+                                         num(limit * 100)),
+                             locality, limit));
   }
 }
 
@@ -236,12 +243,12 @@ void check_throughput_cv(const Group& g, const CgroupStats& s, double limit, Col
   if (rates.size() < 2 || s.throughput_cv <= limit) return;
   const auto [lo, hi] = std::minmax_element(rates.begin(), rates.end());
   out.judge(kThroughputCv, "max_throughput_cv",
-             cgroup_finding(g,
-                            fmt::format("{}: work rate CV {} across {} workers ({}..{} units/s) "
-                                        "exceeds {}",
-                                        s.name, num(s.throughput_cv, 2), rates.size(),
-                                        num(*lo, 1), num(*hi, 1), num(limit)),
-                            s.throughput_cv, limit));
+            cgroup_finding(g,
+                           fmt::format("{}: work rate CV {} across {} workers ({}..{} units/s) "
+                                       "exceeds {}",
+                                       s.name, num(s.throughput_cv, 2), rates.size(), num(*lo, 1),
+                                       num(*hi, 1), num(limit)),
+                           s.throughput_cv, limit));
 }
 
 // min_work_rate / min_iteration_rate: per worker, rate over its wall time.
@@ -251,32 +258,33 @@ void check_rate(const Group& g, Check c, double limit, bool skip_starved, Collec
     const auto& rate = work ? w.work_rate : w.iteration_rate;
     if (!rate || *rate >= limit) continue;
     if (skip_starved && w.report->work_units == 0) continue;  // starvation says it already
-    out.judge(c, work ? "min_work_rate" : "min_iteration_rate", worker_finding(g, *w.report,
-                                 fmt::format("{}: worker {} {} rate {} /s below {} /s",
-                                             detail::cgroup_label(g.cgroup), w.report->index,
-                                             work ? "work" : "iteration", num(*rate, 1),
-                                             num(limit)),
-                                 *rate, limit));
+    out.judge(c, work ? "min_work_rate" : "min_iteration_rate",
+              worker_finding(g, *w.report,
+                             fmt::format("{}: worker {} {} rate {} /s below {} /s",
+                                         detail::cgroup_label(g.cgroup), w.report->index,
+                                         work ? "work" : "iteration", num(*rate, 1), num(limit)),
+                             *rate, limit));
   }
 }
 
 void check_wake_p99(const Group& g, const CgroupStats& s, double limit, Collector& out) {
   if (s.wake_samples == 0 || s.p99_wake_latency_us <= limit) return;
-  out.judge(kWakeP99, "max_p99_wake_latency_us", cgroup_finding(g,
-                                      fmt::format("{}: wake latency p99 {} us exceeds {} us ({} "
-                                                  "samples)",
-                                                  s.name, num(s.p99_wake_latency_us, 1),
-                                                  num(limit), s.wake_samples),
-                                      s.p99_wake_latency_us, limit));
+  out.judge(
+      kWakeP99, "max_p99_wake_latency_us",
+      cgroup_finding(g,
+                     fmt::format("{}: wake latency p99 {} us exceeds {} us ({} "
+                                 "samples)",
+                                 s.name, num(s.p99_wake_latency_us, 1), num(limit), s.wake_samples),
+                     s.p99_wake_latency_us, limit));
 }
 
 void check_wake_cv(const Group& g, const CgroupStats& s, double limit, Collector& out) {
   if (s.wake_samples < 2 || s.wake_latency_cv <= limit) return;
-  out.judge(kWakeCv, "max_wake_latency_cv", cgroup_finding(g,
-                                     fmt::format("{}: wake latency CV {} exceeds {} ({} samples)",
-                                                 s.name, num(s.wake_latency_cv, 2), num(limit),
-                                                 s.wake_samples),
-                                     s.wake_latency_cv, limit));
+  out.judge(kWakeCv, "max_wake_latency_cv",
+            cgroup_finding(g,
+                           fmt::format("{}: wake latency CV {} exceeds {} ({} samples)", s.name,
+                                       num(s.wake_latency_cv, 2), num(limit), s.wake_samples),
+                           s.wake_latency_cv, limit));
 }
 
 std::string summarize(const Verdict& v, size_t reports) {
@@ -292,12 +300,13 @@ std::string summarize(const Verdict& v, size_t reports) {
   }
   if (first) {
     std::string s = first->message;
-    if (failures > 1) s += fmt::format(" (+{} more)", plural(failures - 1, "failure"));
+    if (failures > 1)
+      s += fmt::format(" (+{} more failure{})", failures - 1, failures == 2 ? "" : "s");
     return s;
   }
   if (reports == 0) return "passed: no worker reports";
-  std::string s = fmt::format("passed: {} in {}", plural(reports, "worker"),
-                              plural(v.stats.size(), "cgroup"));
+  std::string s =
+      fmt::format("passed: {} in {}", plural(reports, "worker"), plural(v.stats.size(), "cgroup"));
   if (advisories > 0) s += fmt::format(" ({})", plural(advisories, "advisory"));
   return s;
 }

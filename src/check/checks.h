@@ -34,10 +34,10 @@ struct Finding {
 // What the workers of one cgroup did. All values are finite; means and
 // ratios are 0 when there is nothing to divide by.
 struct CgroupStats {
-  std::string name;     // "host" for cgroup ""
-  uint32_t workers = 0; // reports, including failed ones
-  uint32_t errors = 0;  // reports with `error` set
-  std::string cpus;     // cpu list of every CPU a worker ran on, "0-3"
+  std::string name;      // "host" for cgroup ""
+  uint32_t workers = 0;  // reports, including failed ones
+  uint32_t errors = 0;   // reports with `error` set
+  std::string cpus;      // cpu list of every CPU a worker ran on, "0-3"
   double min_off_cpu_pct = 0, max_off_cpu_pct = 0;
   double spread_pct = 0;  // max - min; 0 with fewer than two workers
   double worst_gap_ms = 0;
@@ -45,17 +45,17 @@ struct CgroupStats {
   int worst_gap_cpu = -1;
   double worst_gap_at_ms = 0;  // when that gap ended, from the worker's start
   uint64_t migrations = 0, iterations = 0, work_units = 0;
-  double migration_ratio = 0;   // migrations / iterations
-  double mean_work_rate = 0;    // work units/s, mean over workers
-  double throughput_cv = 0;     // of per-worker work rate
-  uint64_t wake_samples = 0;    // pooled samples
+  double migration_ratio = 0;  // migrations / iterations
+  double mean_work_rate = 0;   // work units/s, mean over workers
+  double throughput_cv = 0;    // of per-worker work rate
+  uint64_t wake_samples = 0;   // pooled samples
   double p50_wake_latency_us = 0, p99_wake_latency_us = 0;
   double wake_latency_cv = 0;
 };
 
 struct Verdict {
-  bool passed = true;  // no finding with failed = true
-  std::vector<Finding> findings;  // failures first (error, starvation, ...), then advisories
+  bool passed = true;              // no finding with failed = true
+  std::vector<Finding> findings;   // failures first (error, starvation, ...), then advisories
   std::vector<CgroupStats> stats;  // sorted by cgroup name
   // One line: the first failure (+ how many more), or "passed: ...".
   std::string summary;

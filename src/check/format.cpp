@@ -29,12 +29,12 @@ std::string stats_table(const std::vector<CgroupStats>& stats) {
   for (const auto& s : stats) {
     std::string workers = std::to_string(s.workers);
     if (s.errors > 0) workers += fmt::format(" ({} failed)", s.errors);
-    rows.push_back({s.name, workers, s.cpus.empty() ? "-" : s.cpus,
-                    fmt::format("{} %", fixed(s.spread_pct, 1)),
-                    fmt::format("{}..{} %", fixed(s.min_off_cpu_pct, 1),
-                                fixed(s.max_off_cpu_pct, 1)),
-                    gap_cell(s), std::to_string(s.migrations), std::to_string(s.iterations),
-                    num(s.mean_work_rate, 1)});
+    rows.push_back(
+        {s.name, workers, s.cpus.empty() ? "-" : s.cpus,
+         fmt::format("{} %", fixed(s.spread_pct, 1)),
+         fmt::format("{}..{} %", fixed(s.min_off_cpu_pct, 1), fixed(s.max_off_cpu_pct, 1)),
+         gap_cell(s), std::to_string(s.migrations), std::to_string(s.iterations),
+         num(s.mean_work_rate, 1)});
     if (any_wake)
       rows.back().push_back(s.wake_samples > 0 ? fmt::format("{} us", num(s.p99_wake_latency_us, 1))
                                                : "-");
@@ -57,9 +57,9 @@ std::string format_details(const Verdict& verdict) {
 }
 
 nlohmann::json to_json(const Finding& f) {
-  return {{"check", f.check},     {"cgroup", f.cgroup},     {"worker", f.worker},
-          {"failed", f.failed},   {"advisory", f.advisory}, {"message", f.message},
-          {"value", f.value},     {"limit", f.limit}};
+  return {{"check", f.check},   {"cgroup", f.cgroup},     {"worker", f.worker},
+          {"failed", f.failed}, {"advisory", f.advisory}, {"message", f.message},
+          {"value", f.value},   {"limit", f.limit}};
 }
 
 nlohmann::json to_json(const CgroupStats& s) {

@@ -1,10 +1,12 @@
+#include "check/detail/stats.h"
+
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 
 #include "check/detail/num.h"
-#include "check/detail/stats.h"
 #include "topology/cpuset.h"
 
 namespace ktstr::check::detail {
@@ -22,8 +24,8 @@ WorkerView view(const workload::WorkerReport& r) {
     w.off_cpu_pct = std::clamp(r.off_cpu_pct, 0.0, 100.0);
   } else if (r.wall_time_ns > 0) {
     // The report's own field is unusable; fall back to its definition.
-    const double on = std::min(1.0, static_cast<double>(r.cpu_time_ns) /
-                                        static_cast<double>(r.wall_time_ns));
+    const double on =
+        std::min(1.0, static_cast<double>(r.cpu_time_ns) / static_cast<double>(r.wall_time_ns));
     w.off_cpu_pct = 100.0 * (1.0 - on);
   }
   if (r.wall_time_ns > 0) {
@@ -76,8 +78,11 @@ std::vector<Group> group_reports(const std::vector<workload::WorkerReport>& repo
   }
   std::vector<Group> out;
   for (auto& [name, g] : by_name) {
-    std::stable_sort(g.all.begin(), g.all.end(),
-                     [](const auto* a, const auto* b) { return a->index < b->index; });
+    // Index order; equal indexes keep report order (pointers into one vector).
+    // Not stable_sort: clang warns on libstdc++ 12's get_temporary_buffer.
+    std::sort(g.all.begin(), g.all.end(), [](const auto* a, const auto* b) {
+      return a->index != b->index ? a->index < b->index : std::less<>()(a, b);
+    });
     for (const auto* r : g.all) {
       if (!r->error.empty()) continue;
       g.ok.push_back(view(*r));

@@ -19,48 +19,98 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Display order = the order of known_threshold_keys().
 const std::array<KnobInfo, 11> kKnobs = {{
-    {.key = "starvation", .unit = "", .what = "a worker that did zero work units fails",
-     .tcg = TcgPolicy::kStrict, .bool_knob = &Thresholds::starvation,
+    {.key = "starvation",
+     .unit = "",
+     .what = "a worker that did zero work units fails",
+     .tcg = TcgPolicy::kStrict,
+     .bool_knob = &Thresholds::starvation,
      .bool_limit = &Limits::starvation},
-    {.key = "max_spread_pct", .unit = "%",
+    {.key = "max_spread_pct",
+     .unit = "%",
      .what = "per cgroup: max - min off-CPU % of its workers (fairness)",
-     .tcg = TcgPolicy::kStrict, .num_knob = &Thresholds::max_spread_pct,
-     .num_limit = &Limits::max_spread_pct, .lo = 0, .hi = 100, .inf_turns_off = true},
-    {.key = "max_gap_ms", .unit = "ms",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::max_spread_pct,
+     .num_limit = &Limits::max_spread_pct,
+     .lo = 0,
+     .hi = 100,
+     .inf_turns_off = true},
+    {.key = "max_gap_ms",
+     .unit = "ms",
      .what = "longest stall between two iterations of a worker",
-     .tcg = TcgPolicy::kScaled, .num_knob = &Thresholds::max_gap_ms,
-     .num_limit = &Limits::max_gap_ms, .lo = 0, .lo_open = true, .hi = kInf,
+     .tcg = TcgPolicy::kScaled,
+     .num_knob = &Thresholds::max_gap_ms,
+     .num_limit = &Limits::max_gap_ms,
+     .lo = 0,
+     .lo_open = true,
+     .hi = kInf,
      .inf_turns_off = true},
-    {.key = "isolation", .unit = "", .what = "a worker ran on a CPU outside its cgroup's cpuset",
-     .tcg = TcgPolicy::kStrict, .bool_knob = &Thresholds::isolation,
+    {.key = "isolation",
+     .unit = "",
+     .what = "a worker ran on a CPU outside its cgroup's cpuset",
+     .tcg = TcgPolicy::kStrict,
+     .bool_knob = &Thresholds::isolation,
      .bool_limit = &Limits::isolation},
-    {.key = "max_throughput_cv", .unit = "",
+    {.key = "max_throughput_cv",
+     .unit = "",
      .what = "per cgroup: coefficient of variation of work rate across workers",
-     .tcg = TcgPolicy::kAdvisory, .num_knob = &Thresholds::max_throughput_cv,
-     .num_limit = &Limits::max_throughput_cv, .lo = 0, .hi = kInf, .inf_turns_off = true},
-    {.key = "min_work_rate", .unit = "/s", .what = "work units per second of each worker",
-     .tcg = TcgPolicy::kAdvisory, .num_knob = &Thresholds::min_work_rate,
-     .num_limit = &Limits::min_work_rate, .lo = 0, .hi = kInf},
-    {.key = "max_p99_wake_latency_us", .unit = "us",
-     .what = "per cgroup: p99 wake-up latency over all workers' samples",
-     .tcg = TcgPolicy::kAdvisory, .num_knob = &Thresholds::max_p99_wake_latency_us,
-     .num_limit = &Limits::max_p99_wake_latency_us, .lo = 0, .lo_open = true, .hi = kInf,
+     .tcg = TcgPolicy::kAdvisory,
+     .num_knob = &Thresholds::max_throughput_cv,
+     .num_limit = &Limits::max_throughput_cv,
+     .lo = 0,
+     .hi = kInf,
      .inf_turns_off = true},
-    {.key = "max_wake_latency_cv", .unit = "",
+    {.key = "min_work_rate",
+     .unit = "/s",
+     .what = "work units per second of each worker",
+     .tcg = TcgPolicy::kAdvisory,
+     .num_knob = &Thresholds::min_work_rate,
+     .num_limit = &Limits::min_work_rate,
+     .lo = 0,
+     .hi = kInf},
+    {.key = "max_p99_wake_latency_us",
+     .unit = "us",
+     .what = "per cgroup: p99 wake-up latency over all workers' samples",
+     .tcg = TcgPolicy::kAdvisory,
+     .num_knob = &Thresholds::max_p99_wake_latency_us,
+     .num_limit = &Limits::max_p99_wake_latency_us,
+     .lo = 0,
+     .lo_open = true,
+     .hi = kInf,
+     .inf_turns_off = true},
+    {.key = "max_wake_latency_cv",
+     .unit = "",
      .what = "per cgroup: coefficient of variation of wake-up latency",
-     .tcg = TcgPolicy::kAdvisory, .num_knob = &Thresholds::max_wake_latency_cv,
-     .num_limit = &Limits::max_wake_latency_cv, .lo = 0, .hi = kInf, .inf_turns_off = true},
-    {.key = "min_iteration_rate", .unit = "/s", .what = "loop iterations per second of each worker",
-     .tcg = TcgPolicy::kAdvisory, .num_knob = &Thresholds::min_iteration_rate,
-     .num_limit = &Limits::min_iteration_rate, .lo = 0, .hi = kInf},
-    {.key = "max_migration_ratio", .unit = "",
+     .tcg = TcgPolicy::kAdvisory,
+     .num_knob = &Thresholds::max_wake_latency_cv,
+     .num_limit = &Limits::max_wake_latency_cv,
+     .lo = 0,
+     .hi = kInf,
+     .inf_turns_off = true},
+    {.key = "min_iteration_rate",
+     .unit = "/s",
+     .what = "loop iterations per second of each worker",
+     .tcg = TcgPolicy::kAdvisory,
+     .num_knob = &Thresholds::min_iteration_rate,
+     .num_limit = &Limits::min_iteration_rate,
+     .lo = 0,
+     .hi = kInf},
+    {.key = "max_migration_ratio",
+     .unit = "",
      .what = "per cgroup: CPU migrations per loop iteration",
-     .tcg = TcgPolicy::kStrict, .num_knob = &Thresholds::max_migration_ratio,
-     .num_limit = &Limits::max_migration_ratio, .lo = 0, .hi = kInf, .inf_turns_off = true},
-    {.key = "min_numa_locality", .unit = "",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::max_migration_ratio,
+     .num_limit = &Limits::max_migration_ratio,
+     .lo = 0,
+     .hi = kInf,
+     .inf_turns_off = true},
+    {.key = "min_numa_locality",
+     .unit = "",
      .what = "fraction of a worker's pages on its memory policy's node(s)",
-     .tcg = TcgPolicy::kStrict, .num_knob = &Thresholds::min_numa_locality,
-     .num_limit = &Limits::min_numa_locality, .lo = 0, .hi = 1},
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::min_numa_locality,
+     .num_limit = &Limits::min_numa_locality,
+     .lo = 0,
+     .hi = 1},
 }};
 
 // "a value > 0 ms", "a value in 0..100 %"; plus the inf hint for max_* knobs.
@@ -126,18 +176,24 @@ using detail::KnobInfo;
 
 std::string_view to_string(Origin origin) {
   switch (origin) {
-    case Origin::kDefault: return "default";
-    case Origin::kScheduler: return "scheduler";
-    case Origin::kScenario: return "scenario";
+    case Origin::kDefault:
+      return "default";
+    case Origin::kScheduler:
+      return "scheduler";
+    case Origin::kScenario:
+      return "scenario";
   }
   return "?";
 }
 
 std::string_view to_string(TcgPolicy policy) {
   switch (policy) {
-    case TcgPolicy::kStrict: return "strict";
-    case TcgPolicy::kScaled: return "scaled";
-    case TcgPolicy::kAdvisory: return "advisory";
+    case TcgPolicy::kStrict:
+      return "strict";
+    case TcgPolicy::kScaled:
+      return "scaled";
+    case TcgPolicy::kAdvisory:
+      return "advisory";
   }
   return "?";
 }
@@ -161,17 +217,17 @@ Status set_threshold(Thresholds& t, std::string_view key, double value, Origin o
   if (!k) return invalid_argument(detail::unknown_key_error(key));
   if (k->bool_knob) {
     if (value != 0 && value != 1)
-      return invalid_argument(fmt::format("{}: {} is not a switch; use 1 (on) or 0 (off)", k->key,
-                                          detail::num(value)));
+      return invalid_argument(
+          fmt::format("{}: {} is not a switch; use 1 (on) or 0 (off)", k->key, detail::num(value)));
     t.*k->bool_knob = Knob<bool>{value == 1, origin};
     return {};
   }
   const bool off = k->inf_turns_off && std::isinf(value) && value > 0;
-  const bool in_range = std::isfinite(value) && (k->lo_open ? value > k->lo : value >= k->lo) &&
-                        value <= k->hi;
+  const bool in_range =
+      std::isfinite(value) && (k->lo_open ? value > k->lo : value >= k->lo) && value <= k->hi;
   if (!off && !in_range)
-    return invalid_argument(
-        fmt::format("{}: {} is out of range; use {}", k->key, detail::num(value), detail::accepted(*k)));
+    return invalid_argument(fmt::format("{}: {} is out of range; use {}", k->key,
+                                        detail::num(value), detail::accepted(*k)));
   t.*k->num_knob = Knob<double>{value, origin};
   return {};
 }

@@ -38,9 +38,9 @@ inline constexpr double kDefaultMaxGapMs = 2000;
 
 struct Thresholds {
   // On by default.
-  Knob<bool> starvation;          // a worker with zero work units fails (true)
-  Knob<double> max_spread_pct;    // per cgroup: max - min off-CPU % (15)
-  Knob<double> max_gap_ms;        // longest stall between iterations (2000)
+  Knob<bool> starvation;        // a worker with zero work units fails (true)
+  Knob<double> max_spread_pct;  // per cgroup: max - min off-CPU % (15)
+  Knob<double> max_gap_ms;      // longest stall between iterations (2000)
   // Off unless set.
   Knob<bool> isolation;                  // ran on a CPU outside the cgroup cpuset
   Knob<double> max_throughput_cv;        // CV of work rate across a cgroup's workers

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/machine_options.h"
 #include "runner/vm_run.h"
-#include "topology/presets.h"
 #include "util/files.h"
 #include "util/subprocess.h"
 
@@ -14,42 +14,10 @@ namespace ktstr::cli {
 
 namespace {
 
-constexpr const char* kDefaultTopology = "1n2l2c1t";
-
-struct VmOptions {
-  std::string kernel;
-  std::string topology;
-  std::string preset;
-  uint64_t memory_mb = 0;
-  std::string accel = "auto";
-  bool nokaslr = false;
-  std::vector<std::string> includes;
-  unsigned boot_timeout_s = 0;
-  unsigned timeout_s = 0;
-  bool verbose = false;
+struct VmOptions : MachineOptions {
   std::string report;
   std::string exec;
 };
-
-void add_machine_options(CLI::App* cmd, VmOptions& o) {
-  cmd->add_option("--kernel", o.kernel,
-                  "Kernel image path, cache key or version (default: newest cached)");
-  auto* t = cmd->add_option("--topology", o.topology,
-                            std::string("Topology NnNlNcNt (default ") + kDefaultTopology + ")");
-  cmd->add_option("--preset", o.preset, "Named topology (see `ktstr topo --preset all`)")->excludes(t);
-  cmd->add_option("--memory-mb", o.memory_mb, "Guest RAM in MiB (default: 256 + 32 per CPU)");
-  cmd->add_option("--accel", o.accel, "auto|kvm|tcg (auto: KVM when it can really run a guest)");
-  cmd->add_flag("--nokaslr", o.nokaslr, "Boot with KASLR off");
-  cmd->add_option("-i,--include", o.includes,
-                  "Host file or directory to copy into the guest under /include (executables also on PATH)");
-  cmd->add_option("--boot-timeout", o.boot_timeout_s, "Seconds until the guest agent must be up");
-  cmd->add_flag("-v,--verbose", o.verbose, "Show the QEMU command line and the kernel console");
-}
-
-Result<topo::Topology> chosen_topology(const VmOptions& o) {
-  if (!o.preset.empty()) return topo::preset(o.preset);
-  return topo::Topology::parse(o.topology.empty() ? kDefaultTopology : o.topology);
-}
 
 std::string hex(uint64_t v) {
   char buf[32];
@@ -79,34 +47,8 @@ nlohmann::json to_json(const runner::VmRunResult& r) {
 }
 
 Result<int> run_machine(const VmOptions& o, guest::RunSpec spec) {
-  runner::VmRunRequest req;
-  KTSTR_ASSIGN(req.topology, chosen_topology(o), o.preset.empty() ? "--topology" : "--preset");
-  if (!o.kernel.empty()) req.kernel = o.kernel;
-  req.memory_mb = o.memory_mb;
-  KTSTR_ASSIGN(req.accel, vm::parse_accel(o.accel), "--accel");
-  req.kaslr = !o.nokaslr;
-  for (auto& inc : o.includes) {
-    std::error_code ec;
-    if (!std::filesystem::exists(inc, ec))
-      return invalid_argument("--include " + inc + ": no such file or directory");
-    req.includes.push_back({std::filesystem::absolute(inc), "", true});
-  }
+  KTSTR_ASSIGN(auto req, machine_request(o));
   req.spec = std::move(spec);
-  req.boot_timeout = std::chrono::seconds(o.boot_timeout_s);
-  req.run_timeout = std::chrono::seconds(o.timeout_s);
-  req.verbose = o.verbose;
-  req.on_stdout = [](std::span<const uint8_t> b) {
-    std::fwrite(b.data(), 1, b.size(), stdout);
-    std::fflush(stdout);
-  };
-  req.on_stderr = [](std::span<const uint8_t> b) {
-    std::fwrite(b.data(), 1, b.size(), stderr);
-    std::fflush(stderr);
-  };
-  if (o.verbose)
-    req.on_info = [](std::string_view s) {
-      std::fprintf(stderr, "ktstr: %.*s\n", static_cast<int>(s.size()), s.data());
-    };
   KTSTR_ASSIGN(auto result, runner::run_vm(req));
   if (o.verbose) std::fprintf(stderr, "ktstr: qemu: %s\n", join_command(result.qemu_argv).c_str());
   if (!o.report.empty())

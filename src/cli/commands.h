@@ -16,5 +16,6 @@ using Runner = std::function<Result<int>()>;
 void add_topo_command(CLI::App& app, Runner& run);     // cmd_topo.cpp
 void add_kernel_command(CLI::App& app, Runner& run);   // cmd_kernel.cpp
 void add_vm_commands(CLI::App& app, Runner& run);      // cmd_vm.cpp: vm, shell
+void add_test_commands(CLI::App& app, Runner& run);    // cmd_test.cpp: test, run, list, show-thresholds, cleanup
 
 }  // namespace ktstr::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   ktstr::cli::add_topo_command(app, run);
   ktstr::cli::add_kernel_command(app, run);
   ktstr::cli::add_vm_commands(app, run);
+  ktstr::cli::add_test_commands(app, run);
   CLI11_PARSE(app, argc, argv);
 
   if (!run) {

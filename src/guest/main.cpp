@@ -16,6 +16,7 @@
 #include "guest/pump.h"
 #include "guest/report.h"
 #include "guest/run_spec.h"
+#include "guest/scenario_mode.h"
 #include "guest/shell.h"
 #include "guest/system.h"
 #include "util/fd.h"
@@ -86,6 +87,7 @@ Result<int> run_spec(const RunSpec& spec, Reporter& rep, FrameSink& sink) {
     rep.step(LifecyclePhase::kCommandEnd, "shell: " + st.describe());
     return exit_code_of(st);
   }
+  if (spec.mode == "scenario") return run_scenario_mode(spec, rep, sink);
   rep.step(LifecyclePhase::kCommandStart, spec.command);
   PumpOptions opts;
   opts.command = spec.command;

@@ -22,10 +22,10 @@ Result<uint32_t> get_u32(std::string_view key, const json& v) {
 
 Status apply(RunSpec& spec, const std::string& key, const json& v) {
   if (key == "mode") {
-    if (!v.is_string()) return field_error(key, "must be a string (\"exec\" or \"shell\")");
+    if (!v.is_string()) return field_error(key, "must be a string (\"exec\", \"shell\" or \"scenario\")");
     spec.mode = v.get<std::string>();
-    if (spec.mode != "exec" && spec.mode != "shell")
-      return field_error(key, "is \"" + spec.mode + "\"; use \"exec\" or \"shell\"");
+    if (spec.mode != "exec" && spec.mode != "shell" && spec.mode != "scenario")
+      return field_error(key, "is \"" + spec.mode + "\"; use \"exec\", \"shell\" or \"scenario\"");
   } else if (key == "command") {
     if (!v.is_string()) return field_error(key, "must be a string (run via /bin/sh -c)");
     spec.command = v.get<std::string>();
@@ -48,10 +48,16 @@ Status apply(RunSpec& spec, const std::string& key, const json& v) {
     KTSTR_ASSIGN(spec.poweroff_delay_ms, get_u32(key, v));
   } else if (key == "exit_ack_timeout_ms") {
     KTSTR_ASSIGN(spec.exit_ack_timeout_ms, get_u32(key, v));
+  } else if (key == "scenario") {
+    if (!v.is_string()) return field_error(key, "must be a string (scenario TOML)");
+    spec.scenario = v.get<std::string>();
+  } else if (key == "topology") {
+    if (!v.is_string()) return field_error(key, "must be a string such as \"1n2l2c1t\"");
+    spec.topology = v.get<std::string>();
   } else {
     return field_error(key,
                        "is not a known key; known: mode, command, env, forward_dmesg, "
-                       "poweroff_delay_ms, exit_ack_timeout_ms");
+                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology");
   }
   return {};
 }
@@ -61,7 +67,8 @@ Status apply(RunSpec& spec, const std::string& key, const json& v) {
 bool operator==(const RunSpec& a, const RunSpec& b) {
   return a.mode == b.mode && a.command == b.command && a.env == b.env &&
          a.forward_dmesg == b.forward_dmesg && a.poweroff_delay_ms == b.poweroff_delay_ms &&
-         a.exit_ack_timeout_ms == b.exit_ack_timeout_ms;
+         a.exit_ack_timeout_ms == b.exit_ack_timeout_ms && a.scenario == b.scenario &&
+         a.topology == b.topology;
 }
 
 std::string to_json(const RunSpec& spec) {
@@ -72,6 +79,8 @@ std::string to_json(const RunSpec& spec) {
       {"forward_dmesg", spec.forward_dmesg},
       {"poweroff_delay_ms", spec.poweroff_delay_ms},
       {"exit_ack_timeout_ms", spec.exit_ack_timeout_ms},
+      {"scenario", spec.scenario},
+      {"topology", spec.topology},
   };
   // Replace invalid UTF-8 rather than throw: the spec is ours, the text is the user's.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -21,6 +21,8 @@ inline constexpr std::string_view kAgentPath = "/init";
 inline constexpr std::string_view kBulkPortName = "ktstr.bulk";
 
 struct RunSpec {
+  // "exec": run `command`; "shell": interactive /bin/sh on ttyS0;
+  // "scenario": run `scenario` (TOML) with the scenario engine.
   std::string mode = "exec";       // "exec": run `command`; "shell": interactive /bin/sh on ttyS0
   std::string command;             // run via /bin/sh -c; empty in exec mode = nothing to run
   std::vector<std::string> env;    // "KEY=VALUE", added to the command's environment
@@ -32,6 +34,10 @@ struct RunSpec {
   // still holds in the virtqueue when the host reads slowly. 0 = no wait
   // (only safe when QEMU writes the port to a file).
   uint32_t exit_ack_timeout_ms = 10000;
+  // Scenario mode: the scenario as TOML text (scenario/toml_writer.h) and
+  // the topology spec ("1n2l2c1t") its cpusets resolve against.
+  std::string scenario;
+  std::string topology;
 };
 
 bool operator==(const RunSpec& a, const RunSpec& b);

@@ -126,8 +126,10 @@ std::string work_text(const WorkSpec& w) {
   return t.str();
 }
 
-// The fields of a cgroup after its name, as (key, value) pairs.
-std::vector<std::pair<std::string, std::string>> cgroup_fields(const CgroupDef& d);
+// The fields of a cgroup after its name, as (key, value) pairs; children
+// one per line when `multiline` (a [[backdrop]] table), else inline.
+std::vector<std::pair<std::string, std::string>> cgroup_fields(const CgroupDef& d,
+                                                                bool multiline = false);
 
 std::string cgroup_inline(const CgroupDef& d, bool full_name) {
   Inline t;
@@ -136,7 +138,8 @@ std::string cgroup_inline(const CgroupDef& d, bool full_name) {
   return t.str();
 }
 
-std::vector<std::pair<std::string, std::string>> cgroup_fields(const CgroupDef& d) {
+std::vector<std::pair<std::string, std::string>> cgroup_fields(const CgroupDef& d,
+                                                                bool multiline) {
   std::vector<std::pair<std::string, std::string>> f;
   if (d.children.empty() || d.workers != WorkerCount::fixed(0))
     f.emplace_back("workers", workers_text(d.workers));
@@ -150,8 +153,13 @@ std::vector<std::pair<std::string, std::string>> cgroup_fields(const CgroupDef& 
   if (d.mempolicy != MemPolicy{}) f.emplace_back("mempolicy", quote(d.mempolicy.to_string()));
   if (!d.children.empty()) {
     std::string list;
-    for (const auto& c : d.children) list += (list.empty() ? "" : ", ") + cgroup_inline(c, false);
-    f.emplace_back("children", "[" + list + "]");
+    for (const auto& c : d.children) {
+      if (multiline)
+        list += "\n  " + cgroup_inline(c, false) + ",";
+      else
+        list += (list.empty() ? "" : ", ") + cgroup_inline(c, false);
+    }
+    f.emplace_back("children", "[" + list + (multiline ? "\n]" : "]"));
   }
   return f;
 }
@@ -237,14 +245,11 @@ std::string to_toml(const Scenario& s) {
   }
   for (const auto& d : s.backdrop) {
     out += "\n[[backdrop]]\nname = " + quote(d.name) + "\n";
-    for (const auto& [k, v] : cgroup_fields(d)) out += k + " = " + v + "\n";
+    for (const auto& [k, v] : cgroup_fields(d, true)) out += k + " = " + v + "\n";
   }
   for (const auto& step : s.steps) {
     out += "\n[[step]]\nhold = " + hold_text(step.hold) + "\n";
-    if (step.ops.empty()) {
-      out += "ops = []\n";
-      continue;
-    }
+    if (step.ops.empty()) continue;
     out += "ops = [\n";
     for (const auto& op : step.ops) out += "  " + op_text(op) + ",\n";
     out += "]\n";

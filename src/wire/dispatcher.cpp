@@ -55,12 +55,12 @@ void on_kern_addrs(Sinks& s, const Frame& f) {
   if (!m.ok()) return malformed(s, f, m.error());
   if (m->phys_base) publish(s, s.kaslr.phys_base, "phys_base", *m->phys_base);
   if (m->page_offset_base != 0) {
-    if (m->page_offset_base >= kKernelHalfStart) {
+    if (m->page_offset_base >= kKernelHalfStartLa57) {
       publish(s, s.kaslr.page_offset_base, "page_offset_base", m->page_offset_base);
     } else {
       ++s.kaslr.rejected;
       s.warn("KERN_ADDRS: page_offset_base " + hex(m->page_offset_base) +
-             " is below the kernel half; ignored");
+             " is below the kernel half (even with 5-level paging); ignored");
     }
   }
   if (m->kernel_text && s.kaslr.link_text != 0) {

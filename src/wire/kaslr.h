@@ -13,6 +13,10 @@ namespace ktstr::wire {
 
 // Start of the canonical kernel half of the x86-64 address space.
 constexpr uint64_t kKernelHalfStart = 0xffff800000000000ull;
+// With 5-level paging (LA57, e.g. QEMU's -cpu max) the kernel half starts
+// here and the direct map (page_offset_base) lives below kKernelHalfStart,
+// at 0xff11000000000000 by default. Kernel text stays above kKernelHalfStart.
+constexpr uint64_t kKernelHalfStartLa57 = 0xff00000000000000ull;
 // Largest KASLR offset believed (the kernel randomises within 1 GiB).
 constexpr uint64_t kMaxKaslrOffset = 1ull << 30;
 

@@ -15,12 +15,27 @@ void get(const json& j, const char* key, std::string& out) {
   if (it != j.end() && it->is_string()) out = it->get<std::string>();
 }
 
+// A non-negative integer that fits U (JSON text gives unsigned numbers,
+// json built in code may hold signed ones).
+template <typename U>
+bool as_unsigned(const json& v, U& out) {
+  uint64_t x;
+  if (v.is_number_unsigned()) {
+    x = v.get<uint64_t>();
+  } else if (v.is_number_integer() && v.get<int64_t>() >= 0) {
+    x = static_cast<uint64_t>(v.get<int64_t>());
+  } else {
+    return false;
+  }
+  if (x > std::numeric_limits<U>::max()) return false;
+  out = static_cast<U>(x);
+  return true;
+}
+
 template <typename U>
 void get_unsigned(const json& j, const char* key, U& out) {
   auto it = j.find(key);
-  if (it == j.end() || !it->is_number_unsigned()) return;
-  uint64_t v = it->get<uint64_t>();
-  if (v <= std::numeric_limits<U>::max()) out = static_cast<U>(v);
+  if (it != j.end()) as_unsigned(*it, out);
 }
 
 void get(const json& j, const char* key, uint64_t& out) { get_unsigned(j, key, out); }
@@ -50,10 +65,9 @@ void get_array(const json& j, const char* key, std::vector<T>& out) {
       if (!e.is_string()) return;
       v.push_back(e.get<std::string>());
     } else {
-      if (!e.is_number_unsigned()) return;
-      uint64_t x = e.get<uint64_t>();
-      if (x > std::numeric_limits<T>::max()) return;
-      v.push_back(static_cast<T>(x));
+      T x;
+      if (!as_unsigned(e, x)) return;
+      v.push_back(x);
     }
   }
   out = std::move(v);
@@ -64,10 +78,11 @@ void get(const json& j, const char* key, std::map<uint32_t, uint64_t>& out) {
   if (it == j.end() || !it->is_object()) return;
   std::map<uint32_t, uint64_t> m;
   for (const auto& [k, v] : it->items()) {
-    if (!v.is_number_unsigned() || k.empty() || k.size() > 9 ||
+    uint64_t pages;
+    if (!as_unsigned(v, pages) || k.empty() || k.size() > 9 ||
         k.find_first_not_of("0123456789") != std::string::npos)
       return;
-    m[static_cast<uint32_t>(std::stoul(k))] = v.get<uint64_t>();
+    m[static_cast<uint32_t>(std::stoul(k))] = pages;
   }
   out = std::move(m);
 }

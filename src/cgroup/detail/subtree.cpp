@@ -16,7 +16,8 @@ namespace {
 
 std::string pid_list(const std::vector<pid_t>& pids) {
   std::string out;
-  for (size_t i = 0; i < pids.size() && i < 8; ++i) out += (i ? ", " : "") + std::to_string(pids[i]);
+  for (size_t i = 0; i < pids.size() && i < 8; ++i)
+    out += (i ? ", " : "") + std::to_string(pids[i]);
   if (pids.size() > 8) out += ", ...";
   return out;
 }
@@ -88,7 +89,8 @@ Status kill_subtree(const fs::path& dir, Clock::time_point deadline) {
                            "); they may be stuck in the kernel (state D)");
     }
     if (has_kill) {
-      auto w = wait_event(dir, "populated", "0", std::min(deadline, Clock::now() + std::chrono::milliseconds(50)));
+      auto w = wait_event(dir, "populated", "0",
+                          std::min(deadline, Clock::now() + std::chrono::milliseconds(50)));
       (void)w;  // re-checked at the top of the loop
     } else {
       backoff(attempt);
@@ -109,8 +111,8 @@ Status move_subtree_tasks(const fs::path& dir, const fs::path& dst, Clock::time_
                                             dir.string());
     }
     if (Clock::now() >= deadline)
-      return timeout_error("tasks keep appearing in " + dir.string() + " (pids: " +
-                           pid_list(pids) + "); freeze or kill the cgroup first");
+      return timeout_error("tasks keep appearing in " + dir.string() + " (pids: " + pid_list(pids) +
+                           "); freeze or kill the cgroup first");
     backoff(attempt);
   }
 }
@@ -124,8 +126,8 @@ Status remove_subtree(const fs::path& dir, Clock::time_point deadline) {
       if (Clock::now() >= deadline) {
         auto left = subtree_pids(*it);
         return Error(Errc::kTimeout,
-                     "cannot remove cgroup " + it->string() + ": still busy (pids: " +
-                         (left.ok() ? pid_list(*left) : std::string("?")) +
+                     "cannot remove cgroup " + it->string() +
+                         ": still busy (pids: " + (left.ok() ? pid_list(*left) : std::string("?")) +
                          "); kill its tasks, then run `ktstr cleanup`",
                      EBUSY);
       }

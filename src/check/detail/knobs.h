@@ -24,7 +24,7 @@ struct KnobInfo {
   // Range of a double knob: lo (inclusive unless lo_open) .. hi (inclusive).
   double lo = 0;
   bool lo_open = false;
-  double hi = 0;       // ignored when inf_turns_off
+  double hi = 0;               // ignored when inf_turns_off
   bool inf_turns_off = false;  // max_* limits: inf means "check off"
 };
 

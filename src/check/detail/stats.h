@@ -37,13 +37,14 @@ uint64_t sat_add(uint64_t a, uint64_t b);
 
 // The workers of one cgroup, in report-index order.
 struct Group {
-  std::string cgroup;                                  // as in the reports
-  std::vector<const workload::WorkerReport*> all;      // including failed ones
-  std::vector<WorkerView> ok;                          // without error set
-  std::vector<uint64_t> wake_ns;                       // pooled samples of `ok`
+  std::string cgroup;                              // as in the reports
+  std::vector<const workload::WorkerReport*> all;  // including failed ones
+  std::vector<WorkerView> ok;                      // without error set
+  std::vector<uint64_t> wake_ns;                   // pooled samples of `ok`
 };
-// Groups sorted by cgroup name.
+// Groups sorted by cgroup name. They point into `reports`, which must outlive them.
 std::vector<Group> group_reports(const std::vector<workload::WorkerReport>& reports);
+std::vector<Group> group_reports(std::vector<workload::WorkerReport>&&) = delete;
 CgroupStats compute_stats(const Group& g);
 
 }  // namespace ktstr::check::detail

@@ -1,5 +1,6 @@
 // Reading cgroup definitions and work specs from scenario files, plus the
 // [requires] coverage checks for topology-dependent values.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -62,8 +63,9 @@ std::optional<workload::Phase> read_phase(Diagnostics& d, const toml::node& n,
 
 void need(TableReader& r, std::string_view key, ParseState& st, std::string_view what,
           uint32_t cpus, uint32_t llcs, uint32_t nodes) {
+  // Every topology has at least one CPU, LLC and node.
   auto require = [&](uint32_t n, uint32_t have, std::string_view req, std::string_view unit) {
-    if (n <= have) return;
+    if (n <= std::max(have, 1u)) return;
     r.error(key, std::string(what) + " needs " + std::to_string(n) + " " + std::string(unit) +
                      "; add [requires] " + std::string(req) + " = " + std::to_string(n) +
                      " so smaller topologies skip this scenario");
@@ -220,6 +222,7 @@ std::optional<CgroupDef> read_cgroup(Diagnostics& d, const toml::node& node,
                 "; write a table like { name = \"cg_0\", workers = 2, work = \"cpu-spin\" }");
     return std::nullopt;
   }
+  st.runs_load = true;  // even when invalid: "runs nothing" would only add noise
   TableReader r(d, *table, path);
   // Errors go to the diagnostics (which fail the whole parse); the def is
   // still returned so later references to this cgroup do not cascade.
@@ -317,7 +320,6 @@ std::optional<CgroupDef> read_cgroup(Diagnostics& d, const toml::node& node,
     st.cgroups[full] = live;
     if (auto slash = full.rfind('/'); slash != std::string::npos)
       st.cgroups[full.substr(0, slash)].has_children = true;
-    st.runs_load = true;
   }
   if (kid_array) {
     for (size_t i = 0; i < kid_array->size(); ++i) {

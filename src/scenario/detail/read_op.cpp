@@ -109,6 +109,14 @@ Op read_fields(const std::string& op, OpReader& o, Diagnostics& d) {
       for (auto it = st.cgroups.begin(); it != st.cgroups.end();)
         it = (it->first == *name || it->first.rfind(*name + "/", 0) == 0) ? st.cgroups.erase(it)
                                                                             : std::next(it);
+      // A parent whose last child went becomes a leaf again.
+      if (auto slash = name->rfind('/'); slash != std::string::npos) {
+        const std::string parent = name->substr(0, slash);
+        bool still = std::any_of(st.cgroups.begin(), st.cgroups.end(), [&](const auto& kv) {
+          return kv.first.rfind(parent + "/", 0) == 0;
+        });
+        if (auto p = st.cgroups.find(parent); p != st.cgroups.end()) p->second.has_children = still;
+      }
     }
     rm.cgroup = name.value_or("");
     return rm;

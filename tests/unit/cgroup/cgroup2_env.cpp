@@ -48,8 +48,8 @@ void Cgroup2Test::SetUp() {
   auto td = TempDir::create("ktstr-cg2-");
   ASSERT_TRUE(td.ok()) << td.error().message();
   dir_ = std::move(*td);
-  if (::mount("none", dir_.path().c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-              nullptr) == 0) {
+  if (::mount("none", dir_.path().c_str(), "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) ==
+      0) {
     mounted_ = true;
     mount_ = dir_.path();
   } else {
@@ -63,8 +63,8 @@ void Cgroup2Test::SetUp() {
   // "utest" keeps it out of cleanup_stale's ktstr-<pid>-* pattern.
   std::string name = "ktstr-utest-" + std::to_string(::getpid()) + "-" +
                      std::to_string(std::random_device{}() & 0xffffff);
-  auto b = Cgroup::create(mount_, name, CreateOptions{.controllers = {},
-                                                      .leftover = Leftover::kKill});
+  auto b =
+      Cgroup::create(mount_, name, CreateOptions{.controllers = {}, .leftover = Leftover::kKill});
   if (!b.ok()) GTEST_SKIP() << "cannot create a scratch cgroup: " << b.error().message();
   base_ = std::move(*b);
   auto have = available_controllers(base_.path());

@@ -17,6 +17,13 @@
 #include "util/subprocess.h"
 #include "util/temp_dir.h"
 
+// ASSERT that a Result/Status is ok, printing its error message otherwise.
+#define KTSTR_ASSERT_OK(expr)                                                    \
+  do {                                                                           \
+    auto ktstr_ok_ = (expr);                                                     \
+    ASSERT_TRUE(ktstr_ok_.ok()) << #expr << ": " << ktstr_ok_.error().message(); \
+  } while (0)
+
 namespace ktstr::cgroup::testing {
 
 namespace fs = std::filesystem;

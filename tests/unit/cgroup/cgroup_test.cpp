@@ -21,7 +21,9 @@ using testing::cgroup_of;
 using testing::sleeper;
 using Cg = testing::Cgroup2Test;
 
-bool has(const std::vector<pid_t>& v, pid_t p) { return std::find(v.begin(), v.end(), p) != v.end(); }
+bool has(const std::vector<pid_t>& v, pid_t p) {
+  return std::find(v.begin(), v.end(), p) != v.end();
+}
 
 void expect_killed(Child& c) {
   auto st = c.wait_for(10s);
@@ -115,7 +117,7 @@ TEST_F(Cg, MoveTaskPutsTheProcessInside) {
   auto cg = Cgroup::create(base(), "w", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
   auto p = sleeper();
-  ASSERT_TRUE(cg->move_task(p.pid()).ok());
+  KTSTR_ASSERT_OK(cg->move_task(p.pid()));
   auto t = cg->tasks();
   ASSERT_TRUE(t.ok()) << t.error().message();
   EXPECT_EQ(*t, std::vector<pid_t>{p.pid()});
@@ -147,11 +149,14 @@ TEST_F(Cg, MoveAllTasksToTakesEveryTaskIncludingDescendants) {
   auto from = Cgroup::create(base(), "from", options());
   auto to = Cgroup::create(base(), "to", options());
   ASSERT_TRUE(from.ok() && to.ok());
-  auto inner = from->create_child("inner");
-  ASSERT_TRUE(inner.ok()) << inner.error().message();
+  // Tasks only in leaves: cgroup v2 forbids them in "from" once it has
+  // controllers enabled for children.
+  auto a = from->create_child("a");
+  auto c = from->create_child("b/c");
+  ASSERT_TRUE(a.ok() && c.ok());
   auto p1 = sleeper(), p2 = sleeper();
-  ASSERT_TRUE(from->move_task(p1.pid()).ok());
-  ASSERT_TRUE(inner->move_task(p2.pid()).ok());
+  KTSTR_ASSERT_OK(a->move_task(p1.pid()));
+  KTSTR_ASSERT_OK(c->move_task(p2.pid()));
   auto s = from->move_all_tasks_to(*to);
   ASSERT_TRUE(s.ok()) << s.error().message();
   auto pop = from->populated();
@@ -167,7 +172,7 @@ TEST_F(Cg, DestroyMovesLeftoverTasksToTheRootByDefault) {
   auto cg = Cgroup::create(base(), "left", options(Leftover::kMoveToRoot));
   ASSERT_TRUE(cg.ok()) << cg.error().message();
   auto p = sleeper();
-  ASSERT_TRUE(cg->move_task(p.pid()).ok());
+  KTSTR_ASSERT_OK(cg->move_task(p.pid()));
   auto s = cg->destroy();
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_FALSE(fs::exists(base() / "left"));
@@ -179,11 +184,12 @@ TEST_F(Cg, DestroyMovesLeftoverTasksToTheRootByDefault) {
 TEST_F(Cg, DestroyKillsLeftoverTasksWhenAsked) {
   auto cg = Cgroup::create(base(), "left", options(Leftover::kKill));
   ASSERT_TRUE(cg.ok()) << cg.error().message();
-  auto inner = cg->create_child("inner");
-  ASSERT_TRUE(inner.ok());
+  auto a = cg->create_child("a");
+  auto c = cg->create_child("b/c");
+  ASSERT_TRUE(a.ok() && c.ok());
   auto p1 = sleeper(), p2 = sleeper();
-  ASSERT_TRUE(cg->move_task(p1.pid()).ok());
-  ASSERT_TRUE(inner->move_task(p2.pid()).ok());
+  KTSTR_ASSERT_OK(a->move_task(p1.pid()));
+  KTSTR_ASSERT_OK(c->move_task(p2.pid()));
   auto s = cg->destroy();
   ASSERT_TRUE(s.ok()) << s.error().message();
   EXPECT_FALSE(fs::exists(base() / "left"));
@@ -194,11 +200,12 @@ TEST_F(Cg, DestroyKillsLeftoverTasksWhenAsked) {
 TEST_F(Cg, KillAllKillsTheWholeSubtree) {
   auto cg = Cgroup::create(base(), "k", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
-  auto inner = cg->create_child("inner");
-  ASSERT_TRUE(inner.ok());
+  auto a = cg->create_child("a");
+  auto c = cg->create_child("b/c");
+  ASSERT_TRUE(a.ok() && c.ok());
   auto p1 = sleeper(), p2 = sleeper();
-  ASSERT_TRUE(cg->move_task(p1.pid()).ok());
-  ASSERT_TRUE(inner->move_task(p2.pid()).ok());
+  KTSTR_ASSERT_OK(a->move_task(p1.pid()));
+  KTSTR_ASSERT_OK(c->move_task(p2.pid()));
   auto s = cg->kill_all();
   ASSERT_TRUE(s.ok()) << s.error().message();
   auto pop = cg->populated();
@@ -215,10 +222,9 @@ TEST_F(Cg, KillAllRefusesWhenThisProcessIsInside) {
   fs::path home_dir = mount() / fs::path(*home).relative_path();
   auto cg = Cgroup::create(base(), "self", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
-  ASSERT_TRUE(detail::write_control(cg->path() / "cgroup.procs", std::to_string(::getpid())).ok());
-  ScopeGuard back([&] {
-    (void)detail::write_control(home_dir / "cgroup.procs", std::to_string(::getpid()));
-  });
+  KTSTR_ASSERT_OK(detail::write_control(cg->path() / "cgroup.procs", std::to_string(::getpid())));
+  ScopeGuard back(
+      [&] { (void)detail::write_control(home_dir / "cgroup.procs", std::to_string(::getpid())); });
   auto s = cg->kill_all();
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), Errc::kInvalidArgument);
@@ -230,7 +236,7 @@ TEST_F(Cg, FreezeAndThawAreReportedByTheKernel) {
   ASSERT_TRUE(cg.ok()) << cg.error().message();
   if (!fs::exists(cg->path() / "cgroup.freeze")) GTEST_SKIP() << "no cgroup.freeze (Linux < 5.2)";
   auto p = sleeper();
-  ASSERT_TRUE(cg->move_task(p.pid()).ok());
+  KTSTR_ASSERT_OK(cg->move_task(p.pid()));
   auto s = cg->freeze(true);
   ASSERT_TRUE(s.ok()) << s.error().message();
   auto frozen = detail::event_is(cg->path(), "frozen", "1");
@@ -248,8 +254,8 @@ TEST_F(Cg, FrozenTasksAreStillKilledOnDestroy) {
   ASSERT_TRUE(cg.ok()) << cg.error().message();
   if (!fs::exists(cg->path() / "cgroup.freeze")) GTEST_SKIP() << "no cgroup.freeze (Linux < 5.2)";
   auto p = sleeper();
-  ASSERT_TRUE(cg->move_task(p.pid()).ok());
-  ASSERT_TRUE(cg->freeze(true).ok());
+  KTSTR_ASSERT_OK(cg->move_task(p.pid()));
+  KTSTR_ASSERT_OK(cg->freeze(true));
   auto s = cg->destroy();
   ASSERT_TRUE(s.ok()) << s.error().message();
   expect_killed(p);
@@ -269,7 +275,8 @@ TEST_F(Cg, UnknownControllerIsUnavailableAndLeavesNothing) {
 TEST_F(Cg, CpuKnobsValidateTheirRanges) {
   auto cg = Cgroup::create(base(), "cpu", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
-  for (uint32_t w : {0u, 10001u}) EXPECT_EQ(cg->set_weight(w).error().code(), Errc::kInvalidArgument);
+  for (uint32_t w : {0u, 10001u})
+    EXPECT_EQ(cg->set_weight(w).error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(cg->set_max(999).error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(cg->set_max(std::nullopt, 999).error().code(), Errc::kInvalidArgument);
   EXPECT_EQ(cg->set_max(5000, 1000001).error().code(), Errc::kInvalidArgument);
@@ -289,22 +296,24 @@ TEST_F(Cg, CpuKnobsNeedTheCpuController) {
 }
 
 TEST_F(Cg, CpuWeightAndMaxAreWritten) {
-  if (!usable("cpu")) GTEST_SKIP() << "cpu controller not available in this cgroup2 hierarchy "
-                                      "(bound to cgroup v1 on this host); VM tests cover it";
+  if (!usable("cpu"))
+    GTEST_SKIP() << "cpu controller not available in this cgroup2 hierarchy "
+                    "(bound to cgroup v1 on this host); VM tests cover it";
   auto cg = Cgroup::create(base(), "cpu", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
-  ASSERT_TRUE(cg->set_weight(250).ok());
+  KTSTR_ASSERT_OK(cg->set_weight(250));
   EXPECT_EQ(trim(*read_file(cg->path() / "cpu.weight")), "250");
-  ASSERT_TRUE(cg->set_max(50000, 100000).ok());
+  KTSTR_ASSERT_OK(cg->set_max(50000, 100000));
   EXPECT_EQ(trim(*read_file(cg->path() / "cpu.max")), "50000 100000");
-  ASSERT_TRUE(cg->set_max(std::nullopt).ok());
+  KTSTR_ASSERT_OK(cg->set_max(std::nullopt));
   EXPECT_EQ(trim(*read_file(cg->path() / "cpu.max")), "max 100000");
 }
 
 TEST_F(Cg, CpusetSetEffectiveAndClear) {
-  if (!usable("cpuset")) GTEST_SKIP() << "cpuset controller not available in this cgroup2 "
-                                         "hierarchy (bound to cgroup v1 on this host); VM tests "
-                                         "cover it";
+  if (!usable("cpuset"))
+    GTEST_SKIP() << "cpuset controller not available in this cgroup2 "
+                    "hierarchy (bound to cgroup v1 on this host); VM tests "
+                    "cover it";
   auto cg = Cgroup::create(base(), "cs", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
   auto parent = topo::CpuSet::parse_list(*read_file(base() / "cpuset.cpus.effective"));
@@ -315,15 +324,16 @@ TEST_F(Cg, CpusetSetEffectiveAndClear) {
   EXPECT_EQ(*cg->cpuset(), one);
   EXPECT_EQ(*cg->effective_cpus(), one);
   auto p = sleeper();
-  ASSERT_TRUE(cg->move_task(p.pid()).ok());  // cpuset.mems is usable too
-  ASSERT_TRUE(cg->clear_cpuset().ok());
+  KTSTR_ASSERT_OK(cg->move_task(p.pid()));  // cpuset.mems is usable too
+  KTSTR_ASSERT_OK(cg->clear_cpuset());
   EXPECT_TRUE(cg->cpuset()->empty());
   EXPECT_EQ(*cg->effective_cpus(), *parent);
 }
 
 TEST_F(Cg, CpusetOutsideTheParentIsRejected) {
-  if (!usable("cpuset")) GTEST_SKIP() << "cpuset controller not available in this cgroup2 "
-                                         "hierarchy (bound to cgroup v1 on this host)";
+  if (!usable("cpuset"))
+    GTEST_SKIP() << "cpuset controller not available in this cgroup2 "
+                    "hierarchy (bound to cgroup v1 on this host)";
   auto cg = Cgroup::create(base(), "cs", options());
   ASSERT_TRUE(cg.ok()) << cg.error().message();
   auto s = cg->set_cpuset(topo::CpuSet{topo::CpuSet::kMaxCpus - 1});
@@ -333,16 +343,32 @@ TEST_F(Cg, CpusetOutsideTheParentIsRejected) {
 }
 
 TEST_F(Cg, TasksBelongInLeavesOnceControllersAreEnabled) {
-  if (usable().empty()) GTEST_SKIP() << "no cpu/cpuset controller in this cgroup2 hierarchy to "
-                                        "enable (bound to cgroup v1 on this host)";
+  if (usable().empty())
+    GTEST_SKIP() << "no cpu/cpuset controller in this cgroup2 hierarchy to "
+                    "enable (bound to cgroup v1 on this host)";
   auto parent = Cgroup::create(base(), "p", options(Leftover::kKill));
   ASSERT_TRUE(parent.ok()) << parent.error().message();
   auto leaf = parent->create_child("leaf");  // enables the controllers in p
   ASSERT_TRUE(leaf.ok()) << leaf.error().message();
   auto p1 = sleeper(), p2 = sleeper();
-  ASSERT_TRUE(leaf->move_task(p1.pid()).ok());
+  KTSTR_ASSERT_OK(leaf->move_task(p1.pid()));
   // p has a populated child and distributes controllers: no tasks of its own.
   auto s = parent->move_task(p2.pid());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code(), Errc::kInvalidArgument);
+  EXPECT_NE(s.error().message().find("no internal processes"), std::string::npos)
+      << s.error().message();
+
+  // The other order: a parent holding tasks makes its children unusable.
+  auto busy = Cgroup::create(base(), "busy", options(Leftover::kKill));
+  ASSERT_TRUE(busy.ok()) << busy.error().message();
+  auto kid = busy->create_child("kid");
+  ASSERT_TRUE(kid.ok()) << kid.error().message();
+  auto p3 = sleeper(), p4 = sleeper();
+  // Threaded controllers (cpu, cpuset) let a childless-populated parent take
+  // tasks; then its children cannot. Either way one of the two moves fails.
+  s = busy->move_task(p3.pid());
+  if (s.ok()) s = kid->move_task(p4.pid());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), Errc::kInvalidArgument);
   EXPECT_NE(s.error().message().find("no internal processes"), std::string::npos)

@@ -19,9 +19,9 @@ TEST(TreeRootName, RoundTrips) {
   EXPECT_EQ(tree_root_name(123, "abc"), "ktstr-123-abc");
   EXPECT_EQ(tree_root_owner("ktstr-123-abc"), 123);
   EXPECT_EQ(tree_root_owner(tree_root_name(::getpid(), "x")), ::getpid());
-  for (const char* other : {"ktstr-utest-1-2", "ktstr-123", "ktstr-123-", "ktstr--1-a",
-                            "ktstr-0-a", "ktstr-12x-a", "ktstr-", "other", "xktstr-1-a",
-                            "ktstr-99999999999999-a"})
+  for (const char* other :
+       {"ktstr-utest-1-2", "ktstr-123", "ktstr-123-", "ktstr--1-a", "ktstr-0-a", "ktstr-12x-a",
+        "ktstr-", "other", "xktstr-1-a", "ktstr-99999999999999-a"})
     EXPECT_EQ(tree_root_owner(other), std::nullopt) << other;
 }
 
@@ -36,7 +36,7 @@ TEST_F(Cleanup, RemovesTreesOfDeadRunsAndKeepsTheRest) {
                               CreateOptions{.controllers = {}});
   ASSERT_TRUE(inner.ok()) << inner.error().message();
   Child worker = testing::sleeper();
-  ASSERT_TRUE(inner->move_task(worker.pid()).ok());
+  KTSTR_ASSERT_OK(inner->move_task(worker.pid()));
   inner->release();
   for (const auto& d : {live, base() / "ktstr-utest-1-x", base() / "other"})
     ASSERT_EQ(::mkdir(d.c_str(), 0755), 0) << d;

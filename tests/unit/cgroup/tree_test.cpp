@@ -58,7 +58,7 @@ TEST_F(Tree, AddGetAndNames) {
 
 TEST_F(Tree, DuplicatesBadNamesAndUnknownNamesAreErrors) {
   auto t = make();
-  ASSERT_TRUE(t.add("cg_0").ok());
+  KTSTR_ASSERT_OK(t.add("cg_0"));
   auto dup = t.add("cg_0");
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.error().message().find("already in the tree"), std::string::npos);
@@ -68,7 +68,7 @@ TEST_F(Tree, DuplicatesBadNamesAndUnknownNamesAreErrors) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.error().code(), Errc::kNotFound);
   EXPECT_EQ(missing.error().message(), "no cgroup named 'cg_9' (have: cg_0)");
-  EXPECT_EQ(t.remove("cg_9").code(), Errc::kNotFound);
+  EXPECT_EQ(t.remove("cg_9").error().code(), Errc::kNotFound);
 }
 
 TEST_F(Tree, RemoveKillsTasksAndTakesDescendants) {
@@ -77,8 +77,8 @@ TEST_F(Tree, RemoveKillsTasksAndTakesDescendants) {
   auto other = t.add("keep");
   ASSERT_TRUE(child.ok() && other.ok());
   auto p1 = sleeper(), p2 = sleeper();
-  ASSERT_TRUE((*child)->move_task(p1.pid()).ok());
-  ASSERT_TRUE((*other)->move_task(p2.pid()).ok());
+  KTSTR_ASSERT_OK((*child)->move_task(p1.pid()));
+  KTSTR_ASSERT_OK((*other)->move_task(p2.pid()));
   auto s = t.remove("p");
   ASSERT_TRUE(s.ok()) << s.error().message();
   expect_killed(p1);
@@ -93,8 +93,8 @@ TEST_F(Tree, DestroyKillsEverythingAndRemovesTheRoot) {
   auto b = t.add("deep/er/est");
   ASSERT_TRUE(a.ok() && b.ok());
   auto p1 = sleeper(), p2 = sleeper();
-  ASSERT_TRUE((*a)->move_task(p1.pid()).ok());
-  ASSERT_TRUE((*b)->move_task(p2.pid()).ok());
+  KTSTR_ASSERT_OK((*a)->move_task(p1.pid()));
+  KTSTR_ASSERT_OK((*b)->move_task(p2.pid()));
   fs::path root = t.root();
   auto s = t.destroy();
   ASSERT_TRUE(s.ok()) << s.error().message();
@@ -117,16 +117,17 @@ TEST_F(Tree, DestructorCleansUpAndMovingKeepsPointers) {
     auto again = moved.get("cg_0");
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(*again, *a);  // map nodes move with the tree
-    ASSERT_TRUE((*a)->move_task(p.pid()).ok());
+    KTSTR_ASSERT_OK((*a)->move_task(p.pid()));
   }
   EXPECT_FALSE(fs::exists(root));
   expect_killed(p);
 }
 
 TEST_F(Tree, SwapCpusets) {
-  if (!usable("cpuset")) GTEST_SKIP() << "cpuset controller not available in this cgroup2 "
-                                         "hierarchy (bound to cgroup v1 on this host); VM tests "
-                                         "cover it";
+  if (!usable("cpuset"))
+    GTEST_SKIP() << "cpuset controller not available in this cgroup2 "
+                    "hierarchy (bound to cgroup v1 on this host); VM tests "
+                    "cover it";
   auto t = make();
   auto a = t.add("a");
   auto b = t.add("b");
@@ -134,7 +135,7 @@ TEST_F(Tree, SwapCpusets) {
   auto all = (*a)->effective_cpus();
   ASSERT_TRUE(all.ok() && !all->empty());
   topo::CpuSet first{*all->first()};
-  ASSERT_TRUE((*a)->set_cpuset(first).ok());
+  KTSTR_ASSERT_OK((*a)->set_cpuset(first));
   // b inherits (""): after the swap a inherits and b has a's CPU.
   auto s = t.swap_cpusets("a", "b");
   ASSERT_TRUE(s.ok()) << s.error().message();
@@ -143,8 +144,8 @@ TEST_F(Tree, SwapCpusets) {
   EXPECT_EQ(*(*b)->effective_cpus(), first);
   if (all->count() >= 2) {
     topo::CpuSet second{*all->last()};
-    ASSERT_TRUE((*a)->set_cpuset(second).ok());
-    ASSERT_TRUE(t.swap_cpusets("a", "b").ok());
+    KTSTR_ASSERT_OK((*a)->set_cpuset(second));
+    KTSTR_ASSERT_OK(t.swap_cpusets("a", "b"));
     EXPECT_EQ(*(*a)->cpuset(), first);
     EXPECT_EQ(*(*b)->cpuset(), second);
   }
@@ -153,11 +154,12 @@ TEST_F(Tree, SwapCpusets) {
 TEST_F(Tree, SwapCpusetsNeedsTheCpusetController) {
   if (usable("cpuset")) GTEST_SKIP() << "cpuset is available here; SwapCpusets covers it";
   auto t = make();
-  ASSERT_TRUE(t.add("a").ok() && t.add("b").ok());
+  KTSTR_ASSERT_OK(t.add("a"));
+  KTSTR_ASSERT_OK(t.add("b"));
   auto s = t.swap_cpusets("a", "b");
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), Errc::kUnavailable);
-  EXPECT_EQ(t.swap_cpusets("a", "zz").code(), Errc::kNotFound);
+  EXPECT_EQ(t.swap_cpusets("a", "zz").error().code(), Errc::kNotFound);
 }
 
 }  // namespace

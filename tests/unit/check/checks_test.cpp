@@ -165,9 +165,9 @@ TEST(Spread, OverTheLimitFailsWithTheRange) {
 TEST(Spread, ExactlyAtTheLimitPassesJustOverFails) {
   EXPECT_TRUE(evaluate(two_with_off_cpu(10, 25), Thresholds{}, RunContext{}).passed);
   EXPECT_FALSE(evaluate(two_with_off_cpu(10, 25.01), Thresholds{}, RunContext{}).passed);
-  EXPECT_TRUE(evaluate(two_with_off_cpu(10, 25.01), scenario({{"max_spread_pct", 16}}),
-                       RunContext{})
-                  .passed);
+  EXPECT_TRUE(
+      evaluate(two_with_off_cpu(10, 25.01), scenario({{"max_spread_pct", 16}}), RunContext{})
+          .passed);
 }
 
 TEST(Spread, OneWorkerIsTriviallyZero) {
@@ -240,7 +240,8 @@ TEST(NumaLocality, FractionOfPagesOnThePolicyNodes) {
   const Verdict v = evaluate({w}, scenario({{"min_numa_locality", 0.9}}), ctx);
   EXPECT_FALSE(v.passed);
   const Finding f = one(v, "numa_locality");
-  EXPECT_EQ(f.message, "cg_0: worker 1 NUMA locality 62.5 % (500 of 800 pages on node 0) below 90 %");
+  EXPECT_EQ(f.message,
+            "cg_0: worker 1 NUMA locality 62.5 % (500 of 800 pages on node 0) below 90 %");
   EXPECT_DOUBLE_EQ(f.value, 0.625);
   // Both nodes allowed: fully local.
   ctx.cgroup_numa_nodes["cg_0"] = {0, 1};

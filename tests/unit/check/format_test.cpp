@@ -31,11 +31,11 @@ TEST(FormatDetails, FailuresThenAnAlignedTablePerCgroup) {
             "FAIL  cg_0: fairness spread 31.2 % (off-CPU 12.0 %..43.2 %) exceeds 15 %\n"
             "\n"
             "per cgroup:\n"
-            "  cgroup  workers  cpus  spread      off-CPU  worst gap                migrations"
+            "  cgroup  workers  cpus  spread       off-CPU  worst gap                   migrations"
             "  iterations  work/s  wake p99\n"
-            "  cg_0          2  0-1   31.2 %  12.0..43.2 %  10 ms (w0 cpu0 +100 ms)          12"
+            "  cg_0          2  0-1   31.2 %  12.0..43.2 %  10 ms (w0 cpu0 +100 ms)             12"
             "        2000     200         -\n"
-            "  cg_1          1  2-3    0.0 %    0.0..0.0 %  3500 ms (w0 cpu1 +1200 ms)        0"
+            "  cg_1          1  2-3    0.0 %    0.0..0.0 %  3500 ms (w0 cpu1 +1200 ms)           0"
             "        1000     200     60 us\n");
 }
 
@@ -55,7 +55,8 @@ TEST(FormatDetails, AdvisoriesAfterFailuresAndFailedWorkersCounted) {
 
 TEST(FormatDetails, EmptyAndPassing) {
   EXPECT_EQ(format_details(evaluate({}, Thresholds{}, RunContext{})), "no worker reports\n");
-  const std::string text = format_details(evaluate({worker("cg_0", 0)}, Thresholds{}, RunContext{}));
+  const std::string text =
+      format_details(evaluate({worker("cg_0", 0)}, Thresholds{}, RunContext{}));
   EXPECT_EQ(text.rfind("per cgroup:\n", 0), 0u) << text;
 }
 
@@ -80,6 +81,25 @@ TEST(VerdictJson, CarriesEverythingTheSidecarNeeds) {
   EXPECT_EQ(j["stats"][0]["migrations"], 12);
   EXPECT_EQ(j["stats"][1]["p99_wake_latency_us"], 60.0);
   EXPECT_EQ(j["stats"][1]["worst_gap_cpu"], 1);
+}
+
+}  // namespace
+}  // namespace ktstr::check
+
+namespace ktstr::check {
+namespace {
+
+// The reports reach the checks as JSON over a pipe (workload/report.h).
+TEST(Contract, ReportsJudgedTheSameAfterTheJsonPipe) {
+  std::vector<workload::WorkerReport> r = sample_run();
+  r[0].numa_pages = {{0, 10}, {1, 30}};
+  std::vector<workload::WorkerReport> piped;
+  for (const auto& w : r) piped.push_back(workload::report_from_json(workload::to_json(w)));
+  RunContext ctx;
+  ctx.cgroup_numa_nodes["cg_0"] = {0};
+  const Thresholds t = testing::scenario({{"min_numa_locality", 0.5}});
+  EXPECT_EQ(to_json(evaluate(piped, t, ctx)), to_json(evaluate(r, t, ctx)));
+  EXPECT_EQ(evaluate(piped, t, ctx).findings.size(), 3u);
 }
 
 }  // namespace

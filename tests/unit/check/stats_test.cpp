@@ -76,7 +76,8 @@ TEST(Stats, WorstGapNamesWorkerCpuAndTime) {
   b.max_gap_ns = 7'000'000;
   b.max_gap_cpu = 3;
   b.max_gap_at_ns = 900'000'000;
-  const auto groups = group_reports({b, a});
+  const std::vector<workload::WorkerReport> reports = {b, a};
+  const auto groups = group_reports(reports);
   ASSERT_EQ(groups.size(), 1u);
   EXPECT_EQ(groups[0].all[0]->index, 0u);  // index order
   const CgroupStats s = compute_stats(groups[0]);

@@ -46,11 +46,17 @@ TEST(Thresholds, DefaultsWhenNothingIsSet) {
 }
 
 TEST(Thresholds, KnownKeysInDisplayOrder) {
-  const std::vector<std::string_view> want = {
-      "starvation",          "max_spread_pct",     "max_gap_ms",
-      "isolation",           "max_throughput_cv",  "min_work_rate",
-      "max_p99_wake_latency_us", "max_wake_latency_cv", "min_iteration_rate",
-      "max_migration_ratio", "min_numa_locality"};
+  const std::vector<std::string_view> want = {"starvation",
+                                              "max_spread_pct",
+                                              "max_gap_ms",
+                                              "isolation",
+                                              "max_throughput_cv",
+                                              "min_work_rate",
+                                              "max_p99_wake_latency_us",
+                                              "max_wake_latency_cv",
+                                              "min_iteration_rate",
+                                              "max_migration_ratio",
+                                              "min_numa_locality"};
   EXPECT_EQ(known_threshold_keys(), want);
 }
 
@@ -84,8 +90,8 @@ TEST(Thresholds, ParseSetsEveryKnobWithItsOrigin) {
 }
 
 TEST(Thresholds, MergeDefaultsThenSchedulerThenScenarioLastSetWins) {
-  const Thresholds sched = parse(
-      {{"max_gap_ms", 3000}, {"max_spread_pct", 20}, {"isolation", 1}}, Origin::kScheduler);
+  const Thresholds sched =
+      parse({{"max_gap_ms", 3000}, {"max_spread_pct", 20}, {"isolation", 1}}, Origin::kScheduler);
   // The scenario sets max_gap_ms back to the default value: still "set", so
   // it must win over the scheduler's 3000.
   const Thresholds scen =
@@ -113,7 +119,8 @@ TEST(Thresholds, MergeDefaultsThenSchedulerThenScenarioLastSetWins) {
 }
 
 TEST(Thresholds, InfTurnsAMaxCheckOffAndCanBeTurnedBackOn) {
-  const Thresholds off = parse({{"max_gap_ms", kInf}, {"max_spread_pct", kInf}}, Origin::kScheduler);
+  const Thresholds off =
+      parse({{"max_gap_ms", kInf}, {"max_spread_pct", kInf}}, Origin::kScheduler);
   EXPECT_FALSE(resolve(off).max_gap_ms);
   EXPECT_FALSE(resolve(off).max_spread_pct);
   const Thresholds on = merge(off, parse({{"max_gap_ms", 2500}}, Origin::kScenario));
@@ -207,9 +214,9 @@ std::vector<std::string> row(const std::string& text, const std::string& key) {
 }
 
 TEST(Thresholds, ToTextShowsResolvedValuesAndWhereTheyCameFrom) {
-  const Thresholds m = merge(parse({{"max_gap_ms", 3000}, {"isolation", 1}}, Origin::kScheduler),
-                             parse({{"max_spread_pct", kInf}, {"min_work_rate", 50}},
-                                   Origin::kScenario));
+  const Thresholds m =
+      merge(parse({{"max_gap_ms", 3000}, {"isolation", 1}}, Origin::kScheduler),
+            parse({{"max_spread_pct", kInf}, {"min_work_rate", 50}}, Origin::kScenario));
   const std::string text = to_text(m);
   EXPECT_EQ(text.rfind("threshold", 0), 0u) << text;
   auto r = row(text, "starvation");

@@ -53,7 +53,8 @@ TEST(Gap, ScaledUnderTcgAndSaysSo) {
   Verdict v = evaluate({gapped(9000)}, Thresholds{}, tcg(4));
   EXPECT_FALSE(v.passed);
   Finding f = one(v, "gap");
-  EXPECT_EQ(f.message, "cg_1: worker 3 stuck 9000 ms on cpu1 at +1200 ms (limit 2000 ms × 4 under TCG)");
+  EXPECT_EQ(f.message,
+            "cg_1: worker 3 stuck 9000 ms on cpu1 at +1200 ms (limit 2000 ms × 4 under TCG)");
   EXPECT_EQ(f.limit, 8000);
   EXPECT_FALSE(f.advisory);
   // Over 2000 but within the TCG allowance: advisory, passes.
@@ -62,8 +63,10 @@ TEST(Gap, ScaledUnderTcgAndSaysSo) {
   f = one(v, "gap");
   EXPECT_TRUE(f.advisory);
   EXPECT_FALSE(f.failed);
-  EXPECT_EQ(f.message, "cg_1: worker 3 stuck 3500 ms on cpu1 at +1200 ms (over 2000 ms, within "
-                       "2000 ms × 4 under TCG)" + std::string(kAdvisory));
+  EXPECT_EQ(f.message,
+            "cg_1: worker 3 stuck 3500 ms on cpu1 at +1200 ms (over 2000 ms, within "
+            "2000 ms × 4 under TCG)" +
+                std::string(kAdvisory));
   EXPECT_EQ(v.summary, "passed: 1 worker in 1 cgroup (1 advisory)");
   // Exactly at the scaled limit: still only advisory.
   EXPECT_TRUE(evaluate({gapped(8000)}, Thresholds{}, tcg(4)).passed);
@@ -78,7 +81,7 @@ TEST(Gap, StrictOnKvmWhateverTheTimeScale) {
 }
 
 TEST(Gap, NonsenseTimeScaleIsTakenAsOne) {
-  for (double s : {0.0, 0.5, -3.0, NAN}) {
+  for (double s : {0.0, 0.5, -3.0, static_cast<double>(NAN)}) {
     const Verdict v = evaluate({gapped(2500)}, Thresholds{}, tcg(s));
     EXPECT_FALSE(v.passed) << s;
     EXPECT_EQ(one(v, "gap").limit, 2000) << s;
@@ -142,9 +145,9 @@ TEST(WakeLatency, CoefficientOfVariation) {
   EXPECT_FALSE(v.passed);
   EXPECT_EQ(one(v, "wake_latency_cv").message,
             "cg_0: wake latency CV 0.5 exceeds 0.49 (2 samples)");
-  EXPECT_TRUE(one(evaluate({w}, scenario({{"max_wake_latency_cv", 0.49}}), tcg()),
-                  "wake_latency_cv")
-                  .advisory);
+  EXPECT_TRUE(
+      one(evaluate({w}, scenario({{"max_wake_latency_cv", 0.49}}), tcg()), "wake_latency_cv")
+          .advisory);
   // Identical samples: CV 0.
   w.wake_latency_ns = {5000, 5000, 5000};
   EXPECT_TRUE(evaluate({w}, scenario({{"max_wake_latency_cv", 0}}), RunContext{}).passed);
@@ -186,8 +189,7 @@ TEST(Rates, MinIterationRatePerWorker) {
   r[1].iterations = 20;  // 2 iterations/s
   EXPECT_TRUE(evaluate(r, scenario({{"min_iteration_rate", 2}}), RunContext{}).passed);
   const Verdict v = evaluate(r, scenario({{"min_iteration_rate", 2.5}}), RunContext{});
-  EXPECT_EQ(one(v, "iteration_rate").message,
-            "cg_0: worker 1 iteration rate 2 /s below 2.5 /s");
+  EXPECT_EQ(one(v, "iteration_rate").message, "cg_0: worker 1 iteration rate 2 /s below 2.5 /s");
   EXPECT_TRUE(evaluate(r, scenario({{"min_iteration_rate", 2.5}}), tcg()).passed);
 }
 
@@ -197,7 +199,8 @@ TEST(Rates, StarvedWorkersAreReportedOnceAsStarved) {
   EXPECT_EQ(of(v, "starvation").size(), 1u);
   EXPECT_TRUE(of(v, "work_rate").empty());
   // With starvation off, the rate check reports it.
-  const Verdict off = evaluate(r, scenario({{"min_work_rate", 1}, {"starvation", 0}}), RunContext{});
+  const Verdict off =
+      evaluate(r, scenario({{"min_work_rate", 1}, {"starvation", 0}}), RunContext{});
   EXPECT_EQ(one(off, "work_rate").message, "cg_0: worker 0 work rate 0 /s below 1 /s");
 }
 

@@ -1,0 +1,18 @@
+// Scenario mode of the agent: runs the run spec's scenario with the
+// scenario engine and narrates it on the wire — SCENARIO_START, one
+// STIMULUS per step, SCENARIO_END, then TEST_RESULT with the workers'
+// reports (the host judges them; see scenario/engine.h for the JSON).
+#pragma once
+
+#include "guest/report.h"
+#include "guest/run_spec.h"
+#include "guest/sink.h"
+#include "util/result.h"
+
+namespace ktstr::guest {
+
+// Returns the EXIT status: 0 when the scenario ran (pass or fail is the
+// host's call), non-zero when it could not run at all.
+Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sink);
+
+}  // namespace ktstr::guest

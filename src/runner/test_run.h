@@ -1,0 +1,59 @@
+// One scenario as a test: run it (in a fresh VM, or on this host), judge the
+// workers' reports with the checks, and produce a PASS/FAIL/SKIP outcome
+// with a one-line reason, the details a person reads, and the JSON sidecar.
+// The host judges: a guest's own verdict would be a claim, its reports are
+// data the host validates and checks itself.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "check/checks.h"
+#include "check/thresholds.h"
+#include "runner/vm_run.h"
+#include "scenario/engine.h"
+#include "scenario/model.h"
+
+namespace ktstr::runner {
+
+enum class Verdict { kPass, kFail, kSkip };
+std::string_view to_string(Verdict v);
+
+struct TestOutcome {
+  std::string scenario;
+  Verdict verdict = Verdict::kPass;
+  std::string reason;   // one line; empty on PASS
+  std::string details;  // failures + stats block (check::format_details)
+  std::string topology;
+  std::string kernel;
+  std::string scheduler = "eevdf";
+  std::string accel;  // "tcg", "kvm", "host"
+  check::Thresholds thresholds;
+  check::Verdict checks;
+  scenario::ScenarioRun run;
+  std::chrono::milliseconds wall{0};
+  std::chrono::milliseconds boot{0};
+};
+
+// Defaults, then the scenario's own thresholds (last set wins).
+Result<check::Thresholds> thresholds_for(const scenario::Scenario& s);
+
+// Judges a finished run.
+TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
+                  const check::Thresholds& thresholds, bool emulated, uint32_t cpus);
+
+// Runs `s` in a fresh VM described by `vm` (its spec is replaced).
+Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm);
+
+// Runs `s` on this host; needs cgroup v2 at `cgroup_mount`.
+Result<TestOutcome> run_test_on_host(const scenario::Scenario& s,
+                                     const std::filesystem::path& cgroup_mount = "/sys/fs/cgroup");
+
+// The sidecar: scenario, topology, kernel, scheduler, accel, verdict,
+// reason, details, checks, stats, timings, run.
+nlohmann::json to_json(const TestOutcome& t);
+
+}  // namespace ktstr::runner
