@@ -94,6 +94,7 @@ TEST(Contract, ReportsJudgedTheSameAfterTheJsonPipe) {
   std::vector<workload::WorkerReport> r = sample_run();
   r[0].numa_pages = {{0, 10}, {1, 30}};
   std::vector<workload::WorkerReport> piped;
+  piped.reserve(r.size());
   for (const auto& w : r) piped.push_back(workload::report_from_json(workload::to_json(w)));
   RunContext ctx;
   ctx.cgroup_numa_nodes["cg_0"] = {0};
