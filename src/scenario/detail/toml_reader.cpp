@@ -30,10 +30,17 @@ void Diagnostics::syntax_error(Where at, std::string_view what) {
 }
 
 std::string Diagnostics::joined() const {
-  auto sorted = lines_;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Line& a, const Line& b) {
-    return a.at.line != b.at.line ? a.at.line < b.at.line : a.at.col < b.at.col;
+  // By position, ties in report order. (std::sort on an index: clang warns
+  // about libstdc++ 12's stable_sort internals.)
+  std::vector<size_t> order(lines_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Where &x = lines_[a].at, &y = lines_[b].at;
+    if (x.line != y.line) return x.line < y.line;
+    return x.col != y.col ? x.col < y.col : a < b;
   });
+  std::vector<Line> sorted;
+  for (size_t i : order) sorted.push_back(lines_[i]);
   std::string out;
   for (const auto& l : sorted) out += (out.empty() ? "" : "\n") + l.text;
   return out;
