@@ -78,10 +78,19 @@ std::string indent(const std::string& text) {
   return out;
 }
 
+std::string scheduler_column(const runner::TestOutcome& t) {
+  std::string col = t.scheduler;
+  auto& rep = t.scheduler_report;
+  if (rep.is_object() && rep.value("attached", false) && rep.contains("attach_ms") &&
+      rep["attach_ms"].is_number())
+    col += " (attached " + seconds(std::chrono::milliseconds(rep["attach_ms"].get<int64_t>())) + ")";
+  return col;
+}
+
 void print_outcome(const runner::TestOutcome& t) {
-  std::printf("%-4s  %-24s %-10s %s%s%s\n", std::string(runner::to_string(t.verdict)).c_str(),
-              t.scenario.c_str(), t.topology.c_str(), seconds(t.wall).c_str(),
-              t.reason.empty() ? "" : "  ", t.reason.c_str());
+  std::printf("%-4s  %-24s %-10s %-32s %s%s%s\n", std::string(runner::to_string(t.verdict)).c_str(),
+              t.scenario.c_str(), t.topology.c_str(), scheduler_column(t).c_str(),
+              seconds(t.wall).c_str(), t.reason.empty() ? "" : "  ", t.reason.c_str());
   if (t.verdict == runner::Verdict::kFail && !t.details.empty())
     std::printf("%s", indent(t.details).c_str());
   std::fflush(stdout);
@@ -98,18 +107,19 @@ Status write_sidecar(const std::filesystem::path& dir, const runner::TestOutcome
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return io_error("--out " + dir.string());
-  return write_file_atomic(dir / (t.scenario + ".json"), runner::to_json(t).dump(2) + "\n");
+  std::string file = t.scenario + (t.scheduler == "eevdf" ? "" : "." + t.scheduler) + ".json";
+  return write_file_atomic(dir / file, runner::to_json(t).dump(2) + "\n");
 }
 
 // Runs each scenario, prints a line per scenario; 0 only when none failed.
-template <typename RunOne>
-Result<int> run_all(const std::vector<scenario::Scenario>& scenarios, const std::string& out,
-                    bool json, RunOne run_one) {
+template <typename Item, typename RunOne>
+Result<int> run_all(const std::vector<Item>& items, const std::string& out, bool json,
+                    RunOne run_one) {
   auto dir = out.empty() ? default_out_dir() : std::filesystem::path(out);
   int failed = 0, passed = 0, skipped = 0;
   nlohmann::json all = nlohmann::json::array();
-  for (auto& s : scenarios) {
-    KTSTR_ASSIGN(auto t, run_one(s));
+  for (auto& item : items) {
+    KTSTR_ASSIGN(auto t, run_one(item));
     if (!json) print_outcome(t);
     KTSTR_TRY(write_sidecar(dir, t));
     if (json) all.push_back(runner::to_json(t));
@@ -131,6 +141,11 @@ void add_test_commands(CLI::App& app, Runner& run) {
     std::string out;
     bool json = false;
     std::vector<std::string> scenarios;
+    std::string scheduler = "eevdf";
+    std::vector<std::string> flags;
+    bool all_profiles = false;
+    std::string sched_args;
+    uint32_t watchdog_ms = 0;
   };
   auto t = std::make_shared<TestOpts>();
   auto* test = app.add_subcommand("test", "Run scenarios, each in a fresh VM, and judge them");
@@ -139,6 +154,13 @@ void add_test_commands(CLI::App& app, Runner& run) {
   test->add_option("--timeout", t->timeout_s, "Seconds a scenario's VM may run (default: scales with duration)");
   test->add_option("--out", t->out, "Folder for the JSON sidecars (default: ktstr-results/<time>)");
   test->add_flag("--json", t->json, "Print the results as JSON instead of lines");
+  test->add_option("--scheduler", t->scheduler,
+                   "Scheduler under test: eevdf (default), a built-in name (scx_simple, fixture, ...) or a path");
+  test->add_option("--flags", t->flags, "Scheduler flags to turn on (comma-separated)")->delimiter(',');
+  test->add_flag("--all-profiles", t->all_profiles, "Run every valid flag combination of the scheduler");
+  test->add_option("--sched-args", t->sched_args, "Extra arguments for the scheduler (split on spaces)");
+  test->add_option("--watchdog-ms", t->watchdog_ms,
+                   "sched_ext watchdog timeout for schedulers that take one (default: theirs)");
   test->add_option("scenarios", t->scenarios, "Catalog names or scenario .toml files")->required();
   test->callback([&run, t] {
     run = [t]() -> Result<int> {
@@ -146,8 +168,23 @@ void add_test_commands(CLI::App& app, Runner& run) {
       KTSTR_ASSIGN(auto base, machine_request(*t));
       base.on_stdout = nullptr;  // scenario output is the verdict, not the guest's prints
       base.on_stderr = nullptr;
-      return run_all(scenarios, t->out, t->json, [&](const scenario::Scenario& s) {
-        return runner::run_test_in_vm(s, base);
+      std::vector<runner::SchedulerChoice> scheds;
+      if (t->all_profiles) {
+        KTSTR_ASSIGN(scheds, runner::all_profiles(t->scheduler));
+      } else {
+        KTSTR_ASSIGN(auto c, runner::choose_scheduler(t->scheduler, t->flags));
+        scheds.push_back(std::move(c));
+      }
+      for (auto& c : scheds) {
+        for (auto& a : split(t->sched_args, ' '))
+          if (!a.empty()) c.extra_args.push_back(a);
+        c.watchdog_timeout_ms = t->watchdog_ms;
+      }
+      std::vector<std::pair<const scenario::Scenario*, const runner::SchedulerChoice*>> runs;
+      for (auto& c : scheds)
+        for (auto& s : scenarios) runs.emplace_back(&s, &c);
+      return run_all(runs, t->out, t->json, [&](const auto& r) {
+        return runner::run_test_in_vm(*r.first, base, r.second);
       });
     };
   });

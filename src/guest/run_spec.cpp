@@ -22,10 +22,11 @@ Result<uint32_t> get_u32(std::string_view key, const json& v) {
 
 Status apply(RunSpec& spec, const std::string& key, const json& v) {
   if (key == "mode") {
-    if (!v.is_string()) return field_error(key, "must be a string (\"exec\", \"shell\" or \"scenario\")");
+    if (!v.is_string())
+      return field_error(key, "must be a string (\"exec\", \"shell\", \"scenario\" or \"test\")");
     spec.mode = v.get<std::string>();
-    if (spec.mode != "exec" && spec.mode != "shell" && spec.mode != "scenario")
-      return field_error(key, "is \"" + spec.mode + "\"; use \"exec\", \"shell\" or \"scenario\"");
+    if (spec.mode != "exec" && spec.mode != "shell" && spec.mode != "scenario" && spec.mode != "test")
+      return field_error(key, "is \"" + spec.mode + "\"; use \"exec\", \"shell\", \"scenario\" or \"test\"");
   } else if (key == "command") {
     if (!v.is_string()) return field_error(key, "must be a string (run via /bin/sh -c)");
     spec.command = v.get<std::string>();
@@ -54,10 +55,13 @@ Status apply(RunSpec& spec, const std::string& key, const json& v) {
   } else if (key == "topology") {
     if (!v.is_string()) return field_error(key, "must be a string such as \"1n2l2c1t\"");
     spec.topology = v.get<std::string>();
+  } else if (key == "test") {
+    if (!v.is_string()) return field_error(key, "must be a string (a KTSTR_TEST name)");
+    spec.test = v.get<std::string>();
   } else {
     return field_error(key,
                        "is not a known key; known: mode, command, env, forward_dmesg, "
-                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology");
+                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology, test");
   }
   return {};
 }
@@ -68,7 +72,7 @@ bool operator==(const RunSpec& a, const RunSpec& b) {
   return a.mode == b.mode && a.command == b.command && a.env == b.env &&
          a.forward_dmesg == b.forward_dmesg && a.poweroff_delay_ms == b.poweroff_delay_ms &&
          a.exit_ack_timeout_ms == b.exit_ack_timeout_ms && a.scenario == b.scenario &&
-         a.topology == b.topology;
+         a.topology == b.topology && a.test == b.test;
 }
 
 std::string to_json(const RunSpec& spec) {
@@ -81,6 +85,7 @@ std::string to_json(const RunSpec& spec) {
       {"exit_ack_timeout_ms", spec.exit_ack_timeout_ms},
       {"scenario", spec.scenario},
       {"topology", spec.topology},
+      {"test", spec.test},
   };
   // Replace invalid UTF-8 rather than throw: the spec is ours, the text is the user's.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

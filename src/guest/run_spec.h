@@ -22,7 +22,8 @@ inline constexpr std::string_view kBulkPortName = "ktstr.bulk";
 
 struct RunSpec {
   // "exec": run `command`; "shell": interactive /bin/sh on ttyS0;
-  // "scenario": run `scenario` (TOML) with the scenario engine.
+  // "scenario": run `scenario` (TOML) with the scenario engine;
+  // "test": run the C++ test named `test` (the agent is a ktstr test binary).
   std::string mode = "exec";       // "exec": run `command`; "shell": interactive /bin/sh on ttyS0
   std::string command;             // run via /bin/sh -c; empty in exec mode = nothing to run
   std::vector<std::string> env;    // "KEY=VALUE", added to the command's environment
@@ -38,6 +39,8 @@ struct RunSpec {
   // the topology spec ("1n2l2c1t") its cpusets resolve against.
   std::string scenario;
   std::string topology;
+  // Test mode: the KTSTR_TEST name; `topology` is the VM's, as above.
+  std::string test;
 };
 
 bool operator==(const RunSpec& a, const RunSpec& b);

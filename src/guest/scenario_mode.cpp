@@ -2,7 +2,6 @@
 
 #include <time.h>
 
-#include "scenario/engine.h"
 #include "scenario/toml_parser.h"
 #include "topology/topology.h"
 #include "wire/messages.h"
@@ -19,6 +18,28 @@ uint64_t monotonic_ns() {
 
 }  // namespace
 
+scenario::EngineEvents wire_events(Reporter& rep, FrameSink& sink) {
+  scenario::EngineEvents ev;
+  ev.on_start = [&sink](const std::string& name, uint64_t duration_ms) {
+    wire::ScenarioStart m{duration_ms, name.substr(0, wire::kScenarioNameMax)};
+    if (auto bytes = wire::encode(m); bytes.ok()) (void)sink.send(wire::MsgType::kScenarioStart, *bytes);
+  };
+  ev.on_step = [&sink](const scenario::StepEvent& e) {
+    wire::Stimulus m{e.step_index, e.op_count, e.cgroup_count, e.worker_count, e.total_iterations,
+                     monotonic_ns()};
+    (void)sink.send(wire::MsgType::kStimulus, wire::encode(m));
+  };
+  ev.on_end = [&sink] { (void)sink.send(wire::MsgType::kScenarioEnd, std::string_view()); };
+  ev.log = [&rep](std::string_view line) { rep.console(line); };
+  return ev;
+}
+
+Status send_test_result(FrameSink& sink, const scenario::ScenarioRun& run) {
+  return sink.send(wire::MsgType::kTestResult,
+                   scenario::to_json(run).dump(-1, ' ', false,
+                                               nlohmann::json::error_handler_t::replace));
+}
+
 Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sink) {
   KTSTR_ASSIGN(auto scenario, scenario::parse_scenario_text(spec.scenario, "run-spec scenario"));
   KTSTR_ASSIGN(auto topology, topo::Topology::parse(spec.topology), "run-spec topology");
@@ -26,20 +47,7 @@ Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sin
 
   scenario::EngineConfig cfg;
   cfg.topology = topology;
-  scenario::EngineEvents ev;
-  ev.on_start = [&](const std::string& name, uint64_t duration_ms) {
-    wire::ScenarioStart m{duration_ms, name.substr(0, wire::kScenarioNameMax)};
-    if (auto bytes = wire::encode(m); bytes.ok()) (void)sink.send(wire::MsgType::kScenarioStart, *bytes);
-  };
-  ev.on_step = [&](const scenario::StepEvent& e) {
-    wire::Stimulus m{e.step_index, e.op_count, e.cgroup_count, e.worker_count, e.total_iterations,
-                     monotonic_ns()};
-    (void)sink.send(wire::MsgType::kStimulus, wire::encode(m));
-  };
-  ev.on_end = [&] { (void)sink.send(wire::MsgType::kScenarioEnd, std::string_view()); };
-  ev.log = [&](std::string_view line) { rep.console(line); };
-
-  auto run = scenario::run_scenario(scenario, cfg, ev);
+  auto run = scenario::run_scenario(scenario, cfg, wire_events(rep, sink));
   if (!run.ok()) {
     rep.console("scenario could not run: " + run.error().message());
     scenario::ScenarioRun failed;
@@ -50,10 +58,7 @@ Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sin
   }
   rep.step(wire::LifecyclePhase::kScenarioDone,
            scenario.name + (run->skipped ? ": skipped" : ": ran"));
-  KTSTR_TRY(sink.send(wire::MsgType::kTestResult,
-                      scenario::to_json(*run).dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace)),
-            "sending TEST_RESULT");
+  KTSTR_TRY(send_test_result(sink, *run), "sending TEST_RESULT");
   return 0;
 }
 

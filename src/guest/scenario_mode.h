@@ -7,6 +7,7 @@
 #include "guest/report.h"
 #include "guest/run_spec.h"
 #include "guest/sink.h"
+#include "scenario/engine.h"
 #include "util/result.h"
 
 namespace ktstr::guest {
@@ -14,5 +15,11 @@ namespace ktstr::guest {
 // Returns the EXIT status: 0 when the scenario ran (pass or fail is the
 // host's call), non-zero when it could not run at all.
 Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sink);
+
+// The pieces, shared with the C++ test API's "test" mode: the engine's
+// events as SCENARIO_START / STIMULUS / SCENARIO_END frames and console
+// lines, and the TEST_RESULT frame carrying `run` as JSON.
+scenario::EngineEvents wire_events(Reporter& rep, FrameSink& sink);
+Status send_test_result(FrameSink& sink, const scenario::ScenarioRun& run);
 
 }  // namespace ktstr::guest

@@ -4,6 +4,7 @@
 
 #include "cgroup/detect.h"
 #include "scenario/toml_writer.h"
+#include "scheduler/lookup.h"
 #include "topology/host.h"
 #include "util/interrupt.h"
 #include "wire/protocol.h"
@@ -29,7 +30,82 @@ Result<scenario::ScenarioRun> test_result_of(const VmRunResult& vm) {
   return protocol_error("the guest sent no TEST_RESULT");
 }
 
+// Reads the agent's scheduler block; wrong types count as absent.
+std::string str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string lines(const nlohmann::json& j, const char* key, const char* prefix) {
+  std::string out;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return out;
+  for (auto& l : *it)
+    if (l.is_string()) out += prefix + l.get<std::string>() + "\n";
+  return out;
+}
+
+// Scheduler failures come first: a dead scheduler explains everything after.
+void judge_scheduler(const nlohmann::json& rep, TestOutcome& t) {
+  if (!rep.is_object()) return;
+  bool attached = rep.value("attached", false);
+  if (!attached) {
+    t.verdict = Verdict::kFail;
+    t.reason = "scheduler did not attach: " + str(rep, "attach_error");
+    t.details = "  scheduler log (last lines):\n" + lines(rep, "log_tail", "    | ") + t.details;
+    return;
+  }
+  auto death = rep.find("death");
+  if (death == rep.end() || !death->is_object()) return;
+  t.verdict = Verdict::kFail;
+  std::string kind = str(*death, "kind"), reason = str(*death, "reason");
+  t.reason = "scheduler died: " + kind + (reason.empty() ? "" : ": " + reason);
+  std::string d = "  " + t.reason + "\n";
+  auto dmesg = str(*death, "dmesg_excerpt");
+  if (!dmesg.empty()) {
+    d += "  kernel log (sched_ext):\n";
+    size_t start = 0;
+    while (start < dmesg.size()) {
+      auto nl = dmesg.find('\n', start);
+      d += "    | " + dmesg.substr(start, nl == std::string::npos ? std::string::npos : nl - start) + "\n";
+      if (nl == std::string::npos) break;
+      start = nl + 1;
+    }
+  }
+  d += "  scheduler log (last lines):\n" + lines(*death, "log_tail", "    | ");
+  auto dump = str(rep, "debug_dump");
+  if (!dump.empty()) d += "  sched_ext debug dump:\n" + dump + "\n";
+  t.details = d + t.details;
+}
+
 }  // namespace
+
+std::string SchedulerChoice::display() const {
+  if (profile.flags.empty()) return def.name;
+  return def.name + "[" + profile.display_name + "]";
+}
+
+Result<SchedulerChoice> choose_scheduler(std::string_view name_or_path,
+                                         const std::vector<std::string>& flags) {
+  SchedulerChoice c;
+  KTSTR_ASSIGN(c.def, scheduler::resolve_scheduler(name_or_path), "--scheduler");
+  KTSTR_ASSIGN(c.profile, scheduler::profile_for(c.def, flags), "--flags");
+  if (!c.def.builtin_eevdf) {
+    KTSTR_ASSIGN(c.binary, scheduler::find_scheduler_binary(c.def), "--scheduler");
+  }
+  return c;
+}
+
+Result<std::vector<SchedulerChoice>> all_profiles(std::string_view name_or_path) {
+  KTSTR_ASSIGN(auto base, choose_scheduler(name_or_path, {}));
+  std::vector<SchedulerChoice> out;
+  for (auto& p : scheduler::profiles(base.def)) {
+    SchedulerChoice c = base;
+    c.profile = p;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
 
 std::string_view to_string(Verdict v) {
   switch (v) {
@@ -40,10 +116,16 @@ std::string_view to_string(Verdict v) {
   return "?";
 }
 
-Result<check::Thresholds> thresholds_for(const scenario::Scenario& s) {
+Result<check::Thresholds> thresholds_for(const scenario::Scenario& s, const SchedulerChoice* sched) {
+  check::Thresholds t;
+  if (sched) {
+    KTSTR_ASSIGN(auto layer, check::parse_thresholds(sched->def.thresholds, check::Origin::kScheduler),
+                 sched->def.name + ": thresholds");
+    t = check::merge(t, layer);
+  }
   KTSTR_ASSIGN(auto scen, check::parse_thresholds(s.thresholds, check::Origin::kScenario),
                s.name + ": thresholds");
-  return check::merge(check::Thresholds{}, scen);
+  return check::merge(t, scen);
 }
 
 TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
@@ -79,12 +161,15 @@ TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
   } else if (!t.checks.passed) {
     t.reason = t.checks.summary;
   }
+  judge_scheduler(run.scheduler, t);
+  t.scheduler_report = run.scheduler;
   return t;
 }
 
-Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm) {
+Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
+                                   const SchedulerChoice* sched) {
   auto t0 = std::chrono::steady_clock::now();
-  KTSTR_ASSIGN(auto thresholds, thresholds_for(s));
+  KTSTR_ASSIGN(auto thresholds, thresholds_for(s, sched));
   // Unmet requirements are a SKIP without booting anything.
   if (auto why = s.requirements.unmet_by(vm.topology)) {
     TestOutcome t;
@@ -99,6 +184,17 @@ Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm)
   vm.spec.mode = "scenario";
   vm.spec.scenario = scenario::to_toml(s);
   vm.spec.topology = vm.topology.to_string();
+  if (sched && !sched->is_eevdf()) {
+    auto guest_path = "/include/" + sched->binary.filename().string();
+    vm.includes.push_back({sched->binary, guest_path, true});
+    guest::SchedulerRunSpec& r = vm.spec.scheduler;
+    r.binary = guest_path;
+    r.args = scheduler::command_args(sched->def, sched->profile.args, sched->watchdog_timeout_ms);
+    r.args.insert(r.args.end(), sched->extra_args.begin(), sched->extra_args.end());
+    r.ops_name = sched->def.ops_name;
+    r.watchdog_timeout_ms = sched->watchdog_timeout_ms;
+    r.attach_timeout_ms = sched->attach_timeout_ms;
+  }
   if (!vm.run_timeout.count())
     vm.run_timeout = std::chrono::seconds(120 + 3 * s.duration_ms / 1000);
   KTSTR_ASSIGN(auto result, run_vm(vm), s.name);
@@ -119,6 +215,7 @@ Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm)
     }
   }
   t.topology = vm.topology.to_string();
+  if (sched) t.scheduler = sched->display();
   t.kernel = result.kernel_key;
   t.accel = result.accel;
   t.boot = result.boot_time;
@@ -163,6 +260,7 @@ nlohmann::json to_json(const TestOutcome& t) {
   j["timings"] = {{"wall_ms", t.wall.count()}, {"boot_ms", t.boot.count()},
                   {"scenario_ms", t.run.elapsed_ms}};
   j["run"] = scenario::to_json(t.run);
+  j["scheduler_report"] = t.scheduler_report;
   return j;
 }
 

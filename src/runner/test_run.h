@@ -16,8 +16,30 @@
 #include "runner/vm_run.h"
 #include "scenario/engine.h"
 #include "scenario/model.h"
+#include "scheduler/definition.h"
+#include "scheduler/profiles.h"
 
 namespace ktstr::runner {
+
+// The scheduler under test for a run: a definition, the chosen flag
+// profile, and (unless it is EEVDF) the host binary to put in the guest.
+struct SchedulerChoice {
+  scheduler::SchedulerDef def;
+  scheduler::Profile profile;
+  std::filesystem::path binary;         // empty for eevdf
+  std::vector<std::string> extra_args;  // --sched-args, after the profile's
+  uint32_t watchdog_timeout_ms = 0;     // passed when the scheduler takes it
+  uint32_t attach_timeout_ms = 0;       // 0 = default for the accelerator
+  bool is_eevdf() const { return def.builtin_eevdf; }
+  // "eevdf", "scx_simple", "scx_simple[fifo]".
+  std::string display() const;
+};
+
+// `name_or_path` as given to --scheduler, flags as given to --flags.
+Result<SchedulerChoice> choose_scheduler(std::string_view name_or_path,
+                                         const std::vector<std::string>& flags);
+// Every valid flag profile of a scheduler (--all-profiles).
+Result<std::vector<SchedulerChoice>> all_profiles(std::string_view name_or_path);
 
 enum class Verdict { kPass, kFail, kSkip };
 std::string_view to_string(Verdict v);
@@ -36,17 +58,23 @@ struct TestOutcome {
   scenario::ScenarioRun run;
   std::chrono::milliseconds wall{0};
   std::chrono::milliseconds boot{0};
+  // What the guest saw of the scheduler (attach time, death, log tail);
+  // null under EEVDF.
+  nlohmann::json scheduler_report;
 };
 
-// Defaults, then the scenario's own thresholds (last set wins).
-Result<check::Thresholds> thresholds_for(const scenario::Scenario& s);
+// Defaults, then the scheduler's, then the scenario's own (last set wins).
+Result<check::Thresholds> thresholds_for(const scenario::Scenario& s,
+                                         const SchedulerChoice* sched = nullptr);
 
 // Judges a finished run.
 TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
                   const check::Thresholds& thresholds, bool emulated, uint32_t cpus);
 
-// Runs `s` in a fresh VM described by `vm` (its spec is replaced).
-Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm);
+// Runs `s` in a fresh VM described by `vm` (its spec is replaced), under
+// `sched` (EEVDF when null).
+Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
+                                   const SchedulerChoice* sched = nullptr);
 
 // Runs `s` on this host; needs cgroup v2 at `cgroup_mount`.
 Result<TestOutcome> run_test_on_host(const scenario::Scenario& s,

@@ -42,14 +42,21 @@ void warn_config(const kernel::KernelEntry& k, const VmRunRequest& req) {
 }
 
 Result<std::filesystem::path> build_initrd(const VmRunRequest& req, const std::filesystem::path& run_dir) {
-  KTSTR_ASSIGN(auto agent, find_guest_agent());
   initramfs::BaseSpec base;
-  base.agent = agent;
+  initramfs::OverlaySpec overlay;
+  overlay.includes = req.includes;
+  if (req.agent) {
+    // A custom agent changes with every build of it: it goes into the
+    // per-run overlay, which replaces the base's /init (busybox as a
+    // placeholder), so the cached bases do not grow a copy per build.
+    base.agent = base.busybox;
+    overlay.includes.push_back({*req.agent, std::string(guest::kAgentPath), false});
+  } else {
+    KTSTR_ASSIGN(base.agent, find_guest_agent());
+  }
   KTSTR_ASSIGN(auto base_path, initramfs::build_base(base, kernel::cache_root() / ".initramfs"),
                "building the guest initramfs");
-  initramfs::OverlaySpec overlay;
   overlay.files.emplace_back(std::string(guest::kRunSpecPath), guest::to_json(req.spec));
-  overlay.includes = req.includes;
   auto overlay_path = run_dir / "overlay.cpio";
   KTSTR_TRY(initramfs::write_overlay(overlay, overlay_path), "building the per-run initramfs");
   auto initrd = run_dir / "initrd.cpio";
@@ -153,6 +160,7 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   auto run_timeout = req.run_timeout.count() ? req.run_timeout : default_run_timeout(accel.accel);
   auto boot_deadline = t0 + boot_timeout;
   std::optional<Clock::time_point> run_deadline;
+  std::optional<Clock::time_point> kill_deadline;
   bool finished = false, decided = false;
 
   auto decide = [&](Outcome o, std::string reason) {
@@ -180,6 +188,16 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
     }
     if (link->finished().is_set()) {
       finished = true;
+      break;
+    }
+    // SCHED_EXIT: the scheduler under test died. The agent stops the
+    // scenario and reports what it collected; give it a bounded time.
+    if (sinks->kill.is_set() && !kill_deadline) {
+      kill_deadline = Clock::now() + (accel.accel == vm::Accel::kKvm ? seconds(10) : seconds(45));
+      if (req.on_info) req.on_info("scheduler exited (SCHED_EXIT); ending the run early");
+    }
+    if (kill_deadline && Clock::now() > *kill_deadline) {
+      decide(Outcome::kTimeout, "the scheduler died and the guest did not finish reporting in time");
       break;
     }
     if (machine.panic_message()) break;  // classified below, once the console is drained

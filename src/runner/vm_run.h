@@ -30,6 +30,9 @@ struct VmRunRequest {
   vm::Accel accel = vm::Accel::kAuto;
   bool kaslr = true;
   std::vector<initramfs::Include> includes;
+  // The guest's /init; absent = find_guest_agent(). A custom agent (a ktstr
+  // C++ test binary) may be dynamic: its shared libraries come along.
+  std::optional<std::filesystem::path> agent;
   guest::RunSpec spec;
   // 0 = default: generous under TCG, tighter under KVM.
   std::chrono::seconds boot_timeout{0};

@@ -526,6 +526,7 @@ nlohmann::json to_json(const ScenarioRun& run) {
   }
   j["errors"] = run.errors;
   j["notes"] = run.notes;
+  j["scheduler"] = run.scheduler;
   return j;
 }
 
@@ -550,6 +551,7 @@ Result<ScenarioRun> scenario_run_from_json(const nlohmann::json& j) {
       run.reports.push_back(workload::report_from_json(r));
     run.errors = j.value("errors", std::vector<std::string>{});
     run.notes = j.value("notes", std::vector<std::string>{});
+    if (j.contains("scheduler") && j["scheduler"].is_object()) run.scheduler = j["scheduler"];
     return run;
   } catch (const nlohmann::json::exception& e) {
     return protocol_error(std::string("scenario result: ") + e.what());

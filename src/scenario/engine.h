@@ -66,6 +66,10 @@ struct ScenarioRun {
   std::vector<workload::WorkerReport> reports;
   std::vector<std::string> errors;  // ops that failed (the run fails with them)
   std::vector<std::string> notes;
+  // What the agent saw of the scheduler under test (attach, death, log
+  // tail); filled by the guest agent, null under EEVDF. Untrusted: the host
+  // reads it defensively.
+  nlohmann::json scheduler;
 };
 
 // Runs `s` to completion. Errors are for a run that could not start (no

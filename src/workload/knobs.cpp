@@ -22,8 +22,10 @@ struct PolicyName {
   int sched;
 };
 constexpr PolicyName kPolicies[] = {
-    {Policy::Kind::kNormal, "normal", SCHED_OTHER}, {Policy::Kind::kBatch, "batch", SCHED_BATCH},
-    {Policy::Kind::kIdle, "idle", SCHED_IDLE},      {Policy::Kind::kFifo, "fifo", SCHED_FIFO},
+    {Policy::Kind::kNormal, "normal", SCHED_OTHER},
+    {Policy::Kind::kBatch, "batch", SCHED_BATCH},
+    {Policy::Kind::kIdle, "idle", SCHED_IDLE},
+    {Policy::Kind::kFifo, "fifo", SCHED_FIFO},
     {Policy::Kind::kRr, "rr", SCHED_RR},
 };
 
@@ -83,8 +85,8 @@ Status validate(const Policy& p) {
     return invalid_argument("priority " + std::to_string(p.priority) +
                             " out of range; fifo/rr need 1..99");
   if (!is_rt(p.kind) && p.priority != 0)
-    return invalid_argument("priority only applies to fifo and rr; drop \":" +
-                            std::to_string(p.priority) + "\"");
+    return invalid_argument(
+        "priority only applies to fifo and rr; drop \":" + std::to_string(p.priority) + "\"");
   return {};
 }
 
@@ -195,8 +197,8 @@ Status apply_mempolicy_self(const MemPolicy& m) {
   for (uint32_t n : m.nodes) mask[n / per] |= 1UL << (n % per);
   const bool has_nodes = !m.nodes.empty();
   // maxnode is one more than the bit count: the kernel drops the last bit.
-  long rc = ::syscall(SYS_set_mempolicy, mode, has_nodes ? mask : nullptr,
-                      has_nodes ? kBits + 1 : 0UL);
+  long rc =
+      ::syscall(SYS_set_mempolicy, mode, has_nodes ? mask : nullptr, has_nodes ? kBits + 1 : 0UL);
   if (rc != 0)
     return io_error("set_mempolicy(" + to_string(m) +
                     ") (node offline, outside cpuset.mems, or kernel without CONFIG_NUMA?)");

@@ -25,14 +25,22 @@ Role role_for(WorkType t, uint32_t rank) {
 
 std::string_view to_string(Role r) {
   switch (r) {
-    case Role::kSolo: return "solo";
-    case Role::kPing: return "ping";
-    case Role::kPong: return "pong";
-    case Role::kWaker: return "waker";
-    case Role::kWaiter: return "waiter";
-    case Role::kProducer: return "producer";
-    case Role::kConsumer: return "consumer";
-    case Role::kContender: return "contender";
+    case Role::kSolo:
+      return "solo";
+    case Role::kPing:
+      return "ping";
+    case Role::kPong:
+      return "pong";
+    case Role::kWaker:
+      return "waker";
+    case Role::kWaiter:
+      return "waiter";
+    case Role::kProducer:
+      return "producer";
+    case Role::kConsumer:
+      return "consumer";
+    case Role::kContender:
+      return "contender";
   }
   return "unknown";
 }

@@ -21,7 +21,7 @@ struct WorkerReport {
   int32_t pid = 0;
   std::string work_type;  // to_string(WorkType)
   uint32_t group = 0;     // group within its WorkerSet (pairs, fan-outs, contenders)
-  std::string role;       // "solo", "ping"/"pong", "waker"/"waiter", "producer"/"consumer", "contender"
+  std::string role;       // "solo", "ping", "pong", "waker", "waiter", "producer", ...
 
   uint64_t work_units = 0;  // units of the work type done (spins, round trips, ...)
   uint64_t iterations = 0;  // loop iterations (gap measurement points)

@@ -45,8 +45,7 @@ Status check_range(std::string_view field, uint64_t v, uint64_t lo, uint64_t hi,
 }
 
 bool uses_cache_buffer(WorkType t) {
-  return t == WorkType::kCachePressure || t == WorkType::kCacheYield ||
-         t == WorkType::kCachePipe;
+  return t == WorkType::kCachePressure || t == WorkType::kCacheYield || t == WorkType::kCachePipe;
 }
 
 }  // namespace

@@ -400,12 +400,20 @@ Status WorkerSet::stop(milliseconds grace) {
   if (!impl_) return invalid_argument("stop: moved-from WorkerSet");
   Impl& m = *impl_;
   if (m.stopped) return {};
+  // Knob-churning workers may sit at SCHED_IDLE or nice 19 right now: put
+  // them back to the configured knobs so they get CPU to see the stop.
+  const bool churns =
+      m.opts.spec.type == WorkType::kPolicyChurn || m.opts.spec.type == WorkType::kNiceSweep;
   for (Worker& w : m.workers) {
     if (w.reaped) continue;
     ::kill(w.pid, SIGUSR1);
     if (w.frozen) {
       ::kill(w.pid, SIGCONT);
       w.frozen = false;
+    }
+    if (churns && m.started) {
+      (void)apply_policy(w.pid, m.opts.policy);
+      (void)apply_nice(w.pid, m.opts.nice);
     }
   }
   auto all = [](const Worker&) { return true; };

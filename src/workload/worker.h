@@ -50,7 +50,7 @@
 namespace ktstr::workload {
 
 struct WorkerOptions {
-  std::string cgroup;        // copied into reports
+  std::string cgroup;  // copied into reports
   WorkSpec spec;
   uint32_t count = 1;        // requested; grouped types may change it (plan_workers)
   uint32_t first_index = 0;  // report index of the first worker (several sets per cgroup)
@@ -58,15 +58,15 @@ struct WorkerOptions {
   // CPU lists: empty = leave affinity alone; otherwise worker i gets
   // affinity[i % affinity.size()] (one entry = the same for all).
   std::vector<std::vector<uint32_t>> affinity;
-  int nice = 0;              // -20..19, applied to every worker
-  Policy policy;             // applied to every worker
-  MemPolicy mempolicy;       // applied by every worker to itself
+  int nice = 0;         // -20..19, applied to every worker
+  Policy policy;        // applied to every worker
+  MemPolicy mempolicy;  // applied by every worker to itself
 
   std::string io_dir = "/tmp";  // where io-sync / sequence io write (an unlinked file)
   // Called in spawn() for each worker, after it is ready and before start():
   // move the pid into its cgroup. Empty = the caller places pids() itself.
   std::function<Status(pid_t)> place;
-  bool die_with_parent = true;  // PR_SET_PDEATHSIG(SIGKILL) in each worker
+  bool die_with_parent = true;                     // PR_SET_PDEATHSIG(SIGKILL) in each worker
   std::chrono::milliseconds ready_timeout{10000};  // fork + setup of all workers
 };
 

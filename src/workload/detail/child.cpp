@@ -113,8 +113,8 @@ void run_child(const ChildConfig& c) {
     Status st = apply_mempolicy_self(c.mempolicy);
     if (st.ok()) {
       meter.begin();
-      WorkerEnv env{c.spec,  c.slot, c.group_members, c.shared, c.pipe_in, c.pipe_out,
-                    io.get(), meter, Rng(c.index + 1), r.notes, buffers};
+      WorkerEnv env{c.spec,   c.slot, c.group_members,  c.shared, c.pipe_in, c.pipe_out,
+                    io.get(), meter,  Rng(c.index + 1), r.notes,  buffers};
       if (numa) {  // memory every type touches, whatever its own buffers
         auto probe = alloc_buffer(env, kNumaProbeBytes, true);
         if (!probe.ok()) st = std::move(probe).error();

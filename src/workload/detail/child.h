@@ -29,7 +29,7 @@ struct ChildConfig {
   uint32_t group_members = 1;
   GroupShared* shared = nullptr;
   ProgressSlot* progress = nullptr;
-  int start_fd = -1;   // one byte per worker releases it; EOF without one = exit
+  int start_fd = -1;  // one byte per worker releases it; EOF without one = exit
   int report_fd = -1;
   int pipe_in = -1, pipe_out = -1;
   bool die_with_parent = true;

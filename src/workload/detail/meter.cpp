@@ -65,8 +65,8 @@ void Meter::finish(WorkerReport& r) {
   r.iterations = iterations_;
   r.wall_time_ns = wall;
   r.cpu_time_ns = std::min(cpu, wall);  // the clocks differ by their tick granularity
-  r.off_cpu_pct = wall ? std::clamp(100.0 * (1.0 - double(r.cpu_time_ns) / double(wall)), 0.0, 100.0)
-                       : 0.0;
+  r.off_cpu_pct =
+      wall ? std::clamp(100.0 * (1.0 - double(r.cpu_time_ns) / double(wall)), 0.0, 100.0) : 0.0;
   r.max_gap_ns = max_gap_ns_;
   r.max_gap_cpu = max_gap_cpu_;
   r.max_gap_at_ns = max_gap_at_ns_;

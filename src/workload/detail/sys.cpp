@@ -147,7 +147,8 @@ std::map<uint32_t, uint64_t> numa_pages(std::span<const std::pair<const void*, s
   size_t k = 0;
   for (const auto& [p, n] : regions)
     for (size_t i = 0; i < n / page; ++i, ++k)
-      if (k % step == 0) pages.push_back(const_cast<uint8_t*>(static_cast<const uint8_t*>(p)) + i * page);
+      if (k % step == 0)
+        pages.push_back(const_cast<uint8_t*>(static_cast<const uint8_t*>(p)) + i * page);
   std::vector<int> status(pages.size(), -1);
   if (::syscall(SYS_move_pages, 0, pages.size(), pages.data(), nullptr, status.data(), 0) != 0)
     return out;
@@ -163,7 +164,8 @@ void close_fds_except(std::vector<int> keep) {
     if (::syscall(SYS_close_range, lo, hi, 0) == 0) return;
     rlimit rl{};
     unsigned max = 65536;
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < max) max = static_cast<unsigned>(rl.rlim_cur);
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < max)
+      max = static_cast<unsigned>(rl.rlim_cur);
     for (unsigned fd = lo; fd <= std::min(hi, max); ++fd) ::close(static_cast<int>(fd));
   };
   unsigned lo = 3;

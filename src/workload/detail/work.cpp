@@ -63,25 +63,44 @@ Status io_once(WorkerEnv& env, const uint8_t* data) {
 
 Status run_work(WorkerEnv& env) {
   switch (env.spec.type) {
-    case WorkType::kCpuSpin: return run_cpu_spin(env);
-    case WorkType::kYieldHeavy: return run_yield_heavy(env);
-    case WorkType::kMixed: return run_mixed(env);
-    case WorkType::kIoSync: return run_io_sync(env);
-    case WorkType::kBursty: return run_bursty(env);
-    case WorkType::kPipeIo: return run_pipe_pair(env, false);
-    case WorkType::kFutexPingPong: return run_futex_ping_pong(env);
-    case WorkType::kCachePressure: return run_cache(env, false);
-    case WorkType::kCacheYield: return run_cache(env, true);
-    case WorkType::kCachePipe: return run_pipe_pair(env, true);
-    case WorkType::kFutexFanOut: return run_fan_out(env, false);
-    case WorkType::kFanOutCompute: return run_fan_out(env, true);
-    case WorkType::kSequence: return run_sequence(env);
-    case WorkType::kForkExit: return run_fork_exit(env);
-    case WorkType::kNiceSweep: return run_nice_sweep(env);
-    case WorkType::kAffinityChurn: return run_affinity_churn(env);
-    case WorkType::kPolicyChurn: return run_policy_churn(env);
-    case WorkType::kPageFaultChurn: return run_page_fault_churn(env);
-    case WorkType::kMutexContention: return run_mutex_contention(env);
+    case WorkType::kCpuSpin:
+      return run_cpu_spin(env);
+    case WorkType::kYieldHeavy:
+      return run_yield_heavy(env);
+    case WorkType::kMixed:
+      return run_mixed(env);
+    case WorkType::kIoSync:
+      return run_io_sync(env);
+    case WorkType::kBursty:
+      return run_bursty(env);
+    case WorkType::kPipeIo:
+      return run_pipe_pair(env, false);
+    case WorkType::kFutexPingPong:
+      return run_futex_ping_pong(env);
+    case WorkType::kCachePressure:
+      return run_cache(env, false);
+    case WorkType::kCacheYield:
+      return run_cache(env, true);
+    case WorkType::kCachePipe:
+      return run_pipe_pair(env, true);
+    case WorkType::kFutexFanOut:
+      return run_fan_out(env, false);
+    case WorkType::kFanOutCompute:
+      return run_fan_out(env, true);
+    case WorkType::kSequence:
+      return run_sequence(env);
+    case WorkType::kForkExit:
+      return run_fork_exit(env);
+    case WorkType::kNiceSweep:
+      return run_nice_sweep(env);
+    case WorkType::kAffinityChurn:
+      return run_affinity_churn(env);
+    case WorkType::kPolicyChurn:
+      return run_policy_churn(env);
+    case WorkType::kPageFaultChurn:
+      return run_page_fault_churn(env);
+    case WorkType::kMutexContention:
+      return run_mutex_contention(env);
   }
   return invalid_argument("unknown work type");
 }

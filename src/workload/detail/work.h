@@ -43,9 +43,9 @@ struct WorkerEnv {
   const WorkSpec& spec;
   WorkerSlot slot;
   uint32_t group_members = 1;
-  GroupShared* shared = nullptr;     // grouped futex/mutex types
-  int pipe_in = -1, pipe_out = -1;   // pipe-io, cache-pipe (non-blocking)
-  int io_fd = -1;                    // io-sync, sequence with io phases
+  GroupShared* shared = nullptr;    // grouped futex/mutex types
+  int pipe_in = -1, pipe_out = -1;  // pipe-io, cache-pipe (non-blocking)
+  int io_fd = -1;                   // io-sync, sequence with io phases
   Meter& meter;
   Rng rng;
   std::vector<std::string>& notes;

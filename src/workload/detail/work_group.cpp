@@ -87,14 +87,14 @@ Io recv_stamp(WorkerEnv& env, int fd) {
 
 Status run_pipe_pair(WorkerEnv& env, bool cache) {
   std::span<uint8_t> buf;
-  size_t passes = 1;
   if (cache) {
     KTSTR_ASSIGN(buf, alloc_buffer(env, size_t{env.spec.buffer_kib} * 1024, true));
   }
   uint64_t x = env.rng.next();
+  // Work before each hand-over: one buffer pass (cache-pipe) or `iters` spins.
   auto compute = [&] {
     if (cache) {
-      for (size_t p = 0; p < passes; ++p) x += cache_pass(buf.data(), buf.size(), env.spec.stride);
+      x += cache_pass(buf.data(), buf.size(), env.spec.stride);
     } else {
       x = spin(env.spec.iters, x);
     }
@@ -216,8 +216,7 @@ Status run_fan_out(WorkerEnv& env, bool compute) {
     } else {
       x = spin(env.spec.spin_iters, x);
     }
-    if (at(g.acks).fetch_add(1, std::memory_order_acq_rel) + 1 == followers)
-      futex_wake(&g.acks, 1);
+    if (at(g.acks).fetch_add(1, std::memory_order_acq_rel) + 1 == followers) futex_wake(&g.acks, 1);
     env.meter.tick(units);
   }
   asm volatile("" : : "r"(x));
@@ -252,7 +251,8 @@ Status run_mutex_contention(WorkerEnv& env) {
       pthread_mutex_consistent(&g.mutex);
       rc = 0;
     }
-    if (rc != 0) return Error(Errc::kIo, std::string("mutex-contention: lock: ") + std::strerror(rc), rc);
+    if (rc != 0)
+      return Error(Errc::kIo, std::string("mutex-contention: lock: ") + std::strerror(rc), rc);
     x = spin(env.spec.spin_iters, x);
     ++g.counter;
     pthread_mutex_unlock(&g.mutex);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/scope_guard.h"
 #include "workload/detail/work.h"
 
 namespace ktstr::workload::detail {
@@ -196,6 +197,14 @@ Status run_fork_exit(WorkerEnv& env) {
 }
 
 Status run_nice_sweep(WorkerEnv& env) {
+  errno = 0;
+  const int initial = ::getpriority(PRIO_PROCESS, 0);
+  const bool have_initial = !(initial == -1 && errno != 0);
+  // Back to the configured nice on the way out: at 19 under load the report
+  // could take long to write. Best effort (raising priority may be denied).
+  ScopeGuard restore([&] {
+    if (have_initial) ::setpriority(PRIO_PROCESS, 0, initial);
+  });
   uint64_t x = env.rng.next();
   int next = -20;
   bool capped = false;  // cannot lower nice: sweep up once, then stay
@@ -231,8 +240,9 @@ Status run_affinity_churn(WorkerEnv& env) {
     const uint32_t cpu = allowed[env.rng.below(allowed.size())];
     if (!pin_self({cpu})) {
       // The cpuset shrank under us: widen to everything the kernel allows now.
-      note_once(env, noted, "affinity-churn: CPU " + std::to_string(cpu) +
-                                " no longer allowed; re-reading the allowed set");
+      note_once(env, noted,
+                "affinity-churn: CPU " + std::to_string(cpu) +
+                    " no longer allowed; re-reading the allowed set");
       std::vector<uint32_t> all(4096);
       for (uint32_t c = 0; c < all.size(); ++c) all[c] = c;
       pin_self(all);
@@ -247,6 +257,13 @@ Status run_affinity_churn(WorkerEnv& env) {
 
 Status run_policy_churn(WorkerEnv& env) {
   constexpr int kPolicies[] = {SCHED_OTHER, SCHED_BATCH, SCHED_IDLE};
+  // Back to the configured policy on the way out (SCHED_IDLE starves under load).
+  const int initial = ::sched_getscheduler(0);
+  sched_param initial_param{};
+  ::sched_getparam(0, &initial_param);
+  ScopeGuard restore([&] {
+    if (initial >= 0) ::sched_setscheduler(0, initial, &initial_param);
+  });
   size_t next = 0;
   bool churning = true;
   uint64_t last_change = 0;

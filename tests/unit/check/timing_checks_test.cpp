@@ -35,7 +35,9 @@ TEST(Gap, OverTheLimitFailsWithWhereAndWhen) {
 }
 
 TEST(Gap, ExactlyAtTheLimitPassesOneNanosecondOverFails) {
-  EXPECT_TRUE(evaluate({gapped(2000)}, Thresholds{}, RunContext{}).passed);
+  const Verdict at = evaluate({gapped(2000)}, Thresholds{}, RunContext{});
+  EXPECT_TRUE(at.passed);
+  EXPECT_TRUE(at.findings.empty()) << format_details(at);
   WorkerReport w = gapped(2000);
   w.max_gap_ns += 1;
   EXPECT_FALSE(evaluate({w}, Thresholds{}, RunContext{}).passed);

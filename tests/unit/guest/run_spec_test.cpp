@@ -27,6 +27,20 @@ TEST(RunSpec, FullRoundTrip) {
   EXPECT_EQ(*back, spec);
 }
 
+TEST(RunSpec, TestModeRoundTrip) {
+  RunSpec spec;
+  spec.mode = "test";
+  spec.test = "steady_pair";
+  spec.topology = "1n2l2c1t";
+  auto back = parse_run_spec(to_json(spec));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, spec);
+  EXPECT_EQ(back->test, "steady_pair");
+  RunSpec other = spec;
+  other.test = "cpuset_split";
+  EXPECT_FALSE(other == spec);
+}
+
 TEST(RunSpec, MissingKeysKeepDefaults) {
   auto spec = parse_run_spec(R"({"command": "true"})");
   ASSERT_TRUE(spec.ok()) << spec.error().message();
@@ -61,7 +75,10 @@ TEST(RunSpec, RejectsBadInput) {
   expect_error(R"({"poweroff_delay_ms": 1.5})", "\"poweroff_delay_ms\" must be an integer");
   expect_error(R"({"poweroff_delay_ms": 4294967296})", "\"poweroff_delay_ms\" must be");
   expect_error(R"({"exit_ack_timeout_ms": true})", "\"exit_ack_timeout_ms\" must be");
+  expect_error(R"({"test": 1})", "\"test\" must be a string");
   expect_error(R"({"comand": "ls"})", "\"comand\" is not a known key");
+  expect_error(R"({"tests": "x"})", "known: mode, command, env, forward_dmesg, poweroff_delay_ms, "
+                                    "exit_ack_timeout_ms, scenario, topology, test");
 }
 
 }  // namespace

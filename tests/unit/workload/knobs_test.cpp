@@ -24,8 +24,8 @@ TEST(Knobs, ParsePolicy) {
 }
 
 TEST(Knobs, ParsePolicyErrors) {
-  for (std::string s : {"fifo", "fifo:0", "rr:100", "normal:3", "fifo:x", "fifo:5x", "deadline",
-                        ""}) {
+  for (std::string s :
+       {"fifo", "fifo:0", "rr:100", "normal:3", "fifo:x", "fifo:5x", "deadline", ""}) {
     auto q = parse_policy(s);
     EXPECT_FALSE(q.ok()) << s;
     if (!q.ok()) {

@@ -22,8 +22,7 @@ using namespace std::chrono_literals;
 // Runs started workers for at least `min`, then until every worker has done
 // `iterations` iterations or `deadline` passed (slow, busy machines).
 inline bool run_until_progress(const WorkerSet& set, std::chrono::milliseconds min,
-                               uint64_t iterations = 1,
-                               std::chrono::milliseconds deadline = 30s) {
+                               uint64_t iterations = 1, std::chrono::milliseconds deadline = 30s) {
   const auto t0 = std::chrono::steady_clock::now();
   while (true) {
     const auto elapsed = std::chrono::steady_clock::now() - t0;

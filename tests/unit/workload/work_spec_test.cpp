@@ -9,11 +9,11 @@ namespace {
 
 TEST(WorkSpec, NamesRoundTripForEveryType) {
   const std::vector<std::string> expected = {
-      "cpu-spin",        "yield-heavy",     "mixed",          "io-sync",
-      "bursty",          "pipe-io",         "futex-ping-pong", "cache-pressure",
-      "cache-yield",     "cache-pipe",      "futex-fan-out",  "fan-out-compute",
-      "sequence",        "fork-exit",       "nice-sweep",     "affinity-churn",
-      "policy-churn",    "page-fault-churn", "mutex-contention"};
+      "cpu-spin",     "yield-heavy",      "mixed",           "io-sync",
+      "bursty",       "pipe-io",          "futex-ping-pong", "cache-pressure",
+      "cache-yield",  "cache-pipe",       "futex-fan-out",   "fan-out-compute",
+      "sequence",     "fork-exit",        "nice-sweep",      "affinity-churn",
+      "policy-churn", "page-fault-churn", "mutex-contention"};
   auto types = all_work_types();
   ASSERT_EQ(types.size(), expected.size());
   for (size_t i = 0; i < types.size(); ++i) {
@@ -54,9 +54,8 @@ TEST(WorkSpec, GroupSizes) {
 }
 
 TEST(WorkSpec, WakeLatencyOnlyForPartnerWokenTypes) {
-  std::set<WorkType> blocking = {WorkType::kPipeIo, WorkType::kFutexPingPong,
-                                 WorkType::kCachePipe, WorkType::kFutexFanOut,
-                                 WorkType::kFanOutCompute};
+  std::set<WorkType> blocking = {WorkType::kPipeIo, WorkType::kFutexPingPong, WorkType::kCachePipe,
+                                 WorkType::kFutexFanOut, WorkType::kFanOutCompute};
   for (WorkType t : all_work_types())
     EXPECT_EQ(default_spec(t).records_wake_latency(), blocking.count(t) == 1) << to_string(t);
 }

@@ -1,0 +1,60 @@
+#include "testapi/guest_mode.h"
+
+#include <exception>
+
+#include "guest/agent.h"
+#include "guest/scenario_mode.h"
+#include "testapi/registry.h"
+#include "wire/messages.h"
+
+namespace ktstr::testapi {
+
+namespace {
+
+// Whatever the body did, the result names the test the host asked for.
+TestResult call_body(const TestCase& t, Context& ctx) {
+  try {
+    TestResult r = t.fn(ctx);
+    r.run.scenario = t.name;
+    return r;
+  } catch (const std::exception& e) {
+    return fail(ctx, std::string("the test body threw: ") + e.what());
+  } catch (...) {
+    return fail(ctx, "the test body threw a non-std exception");
+  }
+}
+
+}  // namespace
+
+Result<int> run_test_mode(const guest::RunSpec& spec, guest::Reporter& rep, guest::FrameSink& sink) {
+  const TestCase* t = find_test(spec.test);
+  if (!t) {
+    std::string why = "no test named '" + spec.test + "' in this binary; see its --list";
+    rep.console(why);
+    scenario::ScenarioRun missing;
+    missing.scenario = spec.test;
+    missing.errors.push_back(why);
+    KTSTR_TRY(guest::send_test_result(sink, missing), "sending TEST_RESULT");
+    return 1;
+  }
+  KTSTR_ASSIGN(auto topology, topo::Topology::parse(spec.topology), "run-spec topology");
+  rep.step(wire::LifecyclePhase::kScenarioRunning, t->name);
+  Context ctx(t->name, t->options, topology, guest::wire_events(rep, sink));
+  TestResult r = call_body(*t, ctx);
+  rep.step(wire::LifecyclePhase::kScenarioDone, t->name + (r.run.skipped ? ": skipped" : ": ran"));
+  KTSTR_TRY(guest::send_test_result(sink, r.run), "sending TEST_RESULT");
+  return 0;
+}
+
+int run_as_agent(const char* argv0) {
+  guest::AgentHooks hooks;
+  hooks.run_mode = [](const guest::RunSpec& spec, guest::Reporter& rep,
+                      guest::FrameSink& sink) -> Result<int> {
+    if (spec.mode == "test") return run_test_mode(spec, rep, sink);
+    if (spec.mode == "scenario") return guest::run_scenario_mode(spec, rep, sink);
+    return invalid_argument("run spec mode \"" + spec.mode + "\" is not supported by a test binary");
+  };
+  return guest::run_agent(hooks, argv0 && *argv0 ? argv0 : "ktstr test binary");
+}
+
+}  // namespace ktstr::testapi
