@@ -44,7 +44,8 @@ bool read_some(int fd, std::string& out) {
 
 }  // namespace
 
-Status write_bare_initramfs(const std::filesystem::path& busybox, const std::filesystem::path& out) {
+Status write_bare_initramfs(const std::filesystem::path& busybox,
+                            const std::filesystem::path& out) {
   static_assert(std::string_view(kInitScript).find("BARE-READY") != std::string_view::npos);
   initramfs::CpioWriter w;
   KTSTR_TRY(w.add_file("/init", kInitScript, 0755));
@@ -57,11 +58,11 @@ Result<std::vector<std::string>> bare_qemu_argv(const std::vector<std::string>& 
                                                 const std::filesystem::path& initrd) {
   static const std::set<std::string> kKeepFlag = {"-nodefaults", "-no-user-config", "-nographic",
                                                   "-no-reboot"};
-  static const std::set<std::string> kKeepValue = {"-machine", "-cpu", "-accel", "-m",
+  static const std::set<std::string> kKeepValue = {"-machine", "-cpu",    "-accel", "-m",
                                                    "-smp",     "-kernel", "-append"};
   static const std::set<std::string> kDropFlag = {"-S"};
   static const std::set<std::string> kDropValue = {"-name",   "-object", "-numa", "-chardev",
-                                                    "-serial", "-device", "-mon"};
+                                                   "-serial", "-device", "-mon"};
   if (ktstr_argv.empty()) return invalid_argument("qemu_argv from the ktstr report is empty");
   std::vector<std::string> out = {ktstr_argv[0]};
   bool has_kernel = false, has_initrd = false;
@@ -117,7 +118,8 @@ Result<BootSample> run_bare_boot(const std::vector<std::string>& argv) {
     if (interrupted()) return Error(Errc::kFailed, "interrupted");
     if (Clock::now() > deadline)
       return timeout_error("bare QEMU still running after 10 minutes: " + tail_of(output));
-    pollfd pfds[3] = {{eof ? -1 : rd.get(), POLLIN, 0}, {qemu.pidfd(), POLLIN, 0}, {interrupt_fd(), POLLIN, 0}};
+    pollfd pfds[3] = {
+        {eof ? -1 : rd.get(), POLLIN, 0}, {qemu.pidfd(), POLLIN, 0}, {interrupt_fd(), POLLIN, 0}};
     ::poll(pfds, interrupt_fd() >= 0 ? 3 : 2, 1000);
     if (pfds[0].revents & (POLLIN | POLLHUP)) {
       eof = !read_some(rd.get(), output);

@@ -15,9 +15,9 @@ namespace ktstr::bench {
 
 // What one boot took; all times from just before the process was spawned.
 struct BootSample {
-  double ready_ms = 0;     // ktstr: report boot_ms (QEMU start -> SYS_RDY); bare: marker seen
-  double poweroff_ms = 0;  // the whole process (ktstr, or bare QEMU) until it was reaped
-  double cpu_ms = 0;       // user + system CPU of the process and its children (QEMU)
+  double ready_ms = 0;       // ktstr: report boot_ms (QEMU start -> SYS_RDY); bare: marker seen
+  double poweroff_ms = 0;    // the whole process (ktstr, or bare QEMU) until it was reaped
+  double cpu_ms = 0;         // user + system CPU of the process and its children (QEMU)
   double qemu_total_ms = 0;  // ktstr only: report total_ms (QEMU start -> QEMU gone)
 };
 

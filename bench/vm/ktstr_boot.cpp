@@ -72,9 +72,8 @@ Result<KtstrResult> run_ktstr_boot(const KtstrRun& run) {
   if (!log.valid()) return io_error("creating " + log_path.string());
 
   SpawnSpec spec;
-  spec.argv = {run.ktstr.string(), "vm",      "--kernel", run.kernel, "--preset",
-               run.preset,         "--accel", run.accel,  "--exec",   "true",
-               "--report",         report.string()};
+  spec.argv = {run.ktstr.string(), "vm",      "--kernel", run.kernel, "--preset", run.preset,
+               "--accel",          run.accel, "--exec",   "true",     "--report", report.string()};
   spec.stdout_fd = spec.stderr_fd = log.get();
   spec.extra_env = {"TMPDIR=" + tmp.string()};
 

@@ -22,15 +22,15 @@ namespace ktstr::bench {
 using Clock = std::chrono::steady_clock;
 
 struct SpawnSpec {
-  std::vector<std::string> argv;  // argv[0] is a path (no $PATH search)
-  int stdout_fd = -1;             // -1: /dev/null
-  int stderr_fd = -1;             // -1: /dev/null
+  std::vector<std::string> argv;       // argv[0] is a path (no $PATH search)
+  int stdout_fd = -1;                  // -1: /dev/null
+  int stderr_fd = -1;                  // -1: /dev/null
   std::vector<std::string> extra_env;  // "KEY=VALUE", added to (or replacing in) ours
 };
 
 struct ChildEnd {
   ExitStatus status;
-  Clock::time_point when;          // when the pidfd reported the exit
+  Clock::time_point when;           // when the pidfd reported the exit
   std::chrono::milliseconds cpu{};  // user + system, including reaped descendants
 };
 

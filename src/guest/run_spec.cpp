@@ -20,6 +20,33 @@ Result<uint32_t> get_u32(std::string_view key, const json& v) {
   return static_cast<uint32_t>(v.get<uint64_t>());
 }
 
+Status apply_scheduler(SchedulerRunSpec& s, const json& v) {
+  if (!v.is_object()) return field_error("scheduler", "must be an object");
+  for (const auto& [key, value] : v.items()) {
+    std::string where = "scheduler." + key;
+    if (key == "binary" || key == "ops_name") {
+      if (!value.is_string()) return field_error(where, "must be a string");
+      (key == "binary" ? s.binary : s.ops_name) = value.get<std::string>();
+    } else if (key == "args") {
+      if (!value.is_array()) return field_error(where, "must be an array of strings");
+      s.args.clear();
+      for (const auto& a : value) {
+        if (!a.is_string()) return field_error(where, "must be an array of strings");
+        s.args.push_back(a.get<std::string>());
+      }
+    } else if (key == "attach_timeout_ms") {
+      KTSTR_ASSIGN(s.attach_timeout_ms, get_u32(where, value));
+    } else if (key == "watchdog_timeout_ms") {
+      KTSTR_ASSIGN(s.watchdog_timeout_ms, get_u32(where, value));
+    } else {
+      return field_error(where,
+                         "is not a known key; known: binary, args, ops_name, attach_timeout_ms, "
+                         "watchdog_timeout_ms");
+    }
+  }
+  return {};
+}
+
 Status apply(RunSpec& spec, const std::string& key, const json& v) {
   if (key == "mode") {
     if (!v.is_string())
@@ -55,13 +82,15 @@ Status apply(RunSpec& spec, const std::string& key, const json& v) {
   } else if (key == "topology") {
     if (!v.is_string()) return field_error(key, "must be a string such as \"1n2l2c1t\"");
     spec.topology = v.get<std::string>();
+  } else if (key == "scheduler") {
+    KTSTR_TRY(apply_scheduler(spec.scheduler, v));
   } else if (key == "test") {
     if (!v.is_string()) return field_error(key, "must be a string (a KTSTR_TEST name)");
     spec.test = v.get<std::string>();
   } else {
     return field_error(key,
                        "is not a known key; known: mode, command, env, forward_dmesg, "
-                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology, test");
+                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology, test, scheduler");
   }
   return {};
 }
@@ -72,7 +101,7 @@ bool operator==(const RunSpec& a, const RunSpec& b) {
   return a.mode == b.mode && a.command == b.command && a.env == b.env &&
          a.forward_dmesg == b.forward_dmesg && a.poweroff_delay_ms == b.poweroff_delay_ms &&
          a.exit_ack_timeout_ms == b.exit_ack_timeout_ms && a.scenario == b.scenario &&
-         a.topology == b.topology && a.test == b.test;
+         a.topology == b.topology && a.test == b.test && a.scheduler == b.scheduler;
 }
 
 std::string to_json(const RunSpec& spec) {
@@ -86,6 +115,12 @@ std::string to_json(const RunSpec& spec) {
       {"scenario", spec.scenario},
       {"topology", spec.topology},
       {"test", spec.test},
+      {"scheduler",
+       {{"binary", spec.scheduler.binary},
+        {"args", spec.scheduler.args},
+        {"ops_name", spec.scheduler.ops_name},
+        {"attach_timeout_ms", spec.scheduler.attach_timeout_ms},
+        {"watchdog_timeout_ms", spec.scheduler.watchdog_timeout_ms}}},
   };
   // Replace invalid UTF-8 rather than throw: the spec is ours, the text is the user's.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -20,6 +20,17 @@ inline constexpr std::string_view kAgentPath = "/init";
 // -device virtserialport,name=ktstr.bulk,...).
 inline constexpr std::string_view kBulkPortName = "ktstr.bulk";
 
+// The sched_ext scheduler to load before a scenario (scenario/test modes);
+// an empty binary means the kernel's EEVDF.
+struct SchedulerRunSpec {
+  std::string binary;  // path inside the guest
+  std::vector<std::string> args;
+  std::string ops_name;              // what root/ops must read; empty = any
+  uint32_t attach_timeout_ms = 0;    // 0 = the agent's default
+  uint32_t watchdog_timeout_ms = 0;  // reported only (already in args when taken)
+  bool operator==(const SchedulerRunSpec&) const = default;
+};
+
 struct RunSpec {
   // "exec": run `command`; "shell": interactive /bin/sh on ttyS0;
   // "scenario": run `scenario` (TOML) with the scenario engine;
@@ -41,6 +52,7 @@ struct RunSpec {
   std::string topology;
   // Test mode: the KTSTR_TEST name; `topology` is the VM's, as above.
   std::string test;
+  SchedulerRunSpec scheduler;
 };
 
 bool operator==(const RunSpec& a, const RunSpec& b);

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "guest/scheduled_run.h"
 #include "scenario/toml_parser.h"
 #include "topology/topology.h"
 #include "wire/messages.h"
@@ -45,9 +46,14 @@ Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sin
   KTSTR_ASSIGN(auto topology, topo::Topology::parse(spec.topology), "run-spec topology");
   rep.step(wire::LifecyclePhase::kScenarioRunning, scenario.name);
 
-  scenario::EngineConfig cfg;
-  cfg.topology = topology;
-  auto run = scenario::run_scenario(scenario, cfg, wire_events(rep, sink));
+  auto events = wire_events(rep, sink);
+  auto run = run_with_scheduler(spec.scheduler, scenario.name, rep, sink,
+                                [&](std::function<bool()> should_stop) {
+                                  scenario::EngineConfig cfg;
+                                  cfg.topology = topology;
+                                  cfg.should_stop = std::move(should_stop);
+                                  return scenario::run_scenario(scenario, cfg, events);
+                                });
   if (!run.ok()) {
     rep.console("scenario could not run: " + run.error().message());
     scenario::ScenarioRun failed;

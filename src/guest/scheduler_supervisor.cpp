@@ -135,6 +135,25 @@ std::string dump_from_trace(std::string_view trace) {
   return out;
 }
 
+std::string exit_message_from_output(const std::vector<std::string>& tail,
+                                     std::string_view reason) {
+  const std::string prefix = "EXIT: " + std::string(reason) + " (";
+  for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
+    std::string_view line = trim(*it);
+    if (!line.starts_with(prefix)) continue;
+    line.remove_prefix(prefix.size());
+    // Drop " on CPU <n>", then the closing parenthesis.
+    if (auto on = line.rfind(") on CPU "); on != std::string_view::npos) {
+      std::string_view cpu = line.substr(on + 9);
+      if (!cpu.empty() && cpu.find_first_not_of("0123456789") == std::string_view::npos)
+        line = line.substr(0, on + 1);
+    }
+    if (!line.ends_with(')')) return "";
+    return std::string(line.substr(0, line.size() - 1));
+  }
+  return "";
+}
+
 }  // namespace sched_detail
 
 namespace {
@@ -397,7 +416,7 @@ std::string_view to_string(DeathKind kind) {
 }
 
 std::string DeathInfo::to_text() const {
-  std::string out = "scheduler " + std::string(to_string(kind)) + ": " + reason + "\n";
+  std::string out = "scheduler died: " + std::string(to_string(kind)) + ": " + reason + "\n";
   out += "  exit kind " + std::to_string(exit_kind) + " (" +
          std::string(sx::exit_kind_name(exit_kind)) + "), sched_ext state " +
          (state.empty() ? "unknown" : state) + ", " + std::to_string(after_attach_ms) +
@@ -486,7 +505,9 @@ struct SchedulerSupervisor::Impl {
     if (scanner.exit()) kernel_kind = sx::exit_kind_from_reason(scanner.exit()->reason);
     if (scanner.exit()) {
       std::string why = scanner.exit()->reason;
-      if (!scanner.message().empty()) why += " (" + scanner.message() + ")";
+      std::string msg = scanner.message();
+      if (msg.empty()) msg = sched_detail::exit_message_from_output(d.log_tail, why);
+      if (!msg.empty()) why += " (" + msg + ")";
       d.exit_kind = kernel_kind.value_or(exited ? sx::kExitProcessDied : sx::kExitStateLost);
       if (kernel_kind && sx::is_ejection(*kernel_kind)) {
         d.kind = DeathKind::kEjectedByKernel;

@@ -185,6 +185,12 @@ class LineTail {
 // The text of sched_ext_dump events in a tracefs `trace` file.
 std::string dump_from_trace(std::string_view trace);
 
+// MSG from the scheduler's own last words, as every tools/sched_ext
+// scheduler prints them (UEI_REPORT): "EXIT: <reason> (<MSG>) on CPU <n>";
+// "" when absent. The kernel logs MSG only for errors.
+std::string exit_message_from_output(const std::vector<std::string>& tail,
+                                     std::string_view reason);
+
 }  // namespace sched_detail
 
 }  // namespace ktstr::guest

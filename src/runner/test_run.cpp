@@ -45,20 +45,46 @@ std::string lines(const nlohmann::json& j, const char* key, const char* prefix) 
   return out;
 }
 
+// The scheduler's own last word about why it exited, from its log tail.
+std::string exit_message(const nlohmann::json& death) {
+  auto it = death.find("log_tail");
+  if (it == death.end() || !it->is_array()) return "";
+  std::string found;
+  for (auto& l : *it) {
+    if (!l.is_string()) continue;
+    std::string line = l.get<std::string>();
+    if (auto m = line.find("msg=\""); m != std::string::npos) {
+      auto end = line.rfind('"');
+      if (end > m + 5) found = line.substr(m + 5, end - m - 5);
+    } else if (line.rfind("EXIT: ", 0) == 0) {
+      found = line.substr(6);
+    }
+  }
+  return found;
+}
+
 // Scheduler failures come first: a dead scheduler explains everything after.
 void judge_scheduler(const nlohmann::json& rep, TestOutcome& t) {
   if (!rep.is_object()) return;
   bool attached = rep.value("attached", false);
   if (!attached) {
+    constexpr std::string_view kPrefix = "scheduler did not attach";
+    std::string why = str(rep, "attach_error");
     t.verdict = Verdict::kFail;
-    t.reason = "scheduler did not attach: " + str(rep, "attach_error");
-    t.details = "  scheduler log (last lines):\n" + lines(rep, "log_tail", "    | ") + t.details;
+    t.reason = why.rfind(kPrefix, 0) == 0 ? why : std::string(kPrefix) + ": " + why;
+    // Nothing ran, so the checks have nothing to say.
+    t.details = "  scheduler log (last lines):\n" + lines(rep, "log_tail", "    | ");
     return;
   }
   auto death = rep.find("death");
   if (death == rep.end() || !death->is_object()) return;
   t.verdict = Verdict::kFail;
   std::string kind = str(*death, "kind"), reason = str(*death, "reason");
+  // The kernel names only the exit kind for a scheduler's own exit; the
+  // scheduler's message is in its log (libbpf's UEI report: "EXIT: ...",
+  // the fixture: msg="...").
+  std::string msg = exit_message(*death);
+  if (!msg.empty() && reason.find(msg) == std::string::npos) reason += reason.empty() ? msg : " — " + msg;
   t.reason = "scheduler died: " + kind + (reason.empty() ? "" : ": " + reason);
   std::string d = "  " + t.reason + "\n";
   auto dmesg = str(*death, "dmesg_excerpt");

@@ -427,6 +427,10 @@ StepEvent Engine::snapshot_event(uint32_t index, uint32_t ops) const {
 
 void Engine::collect(ScenarioRun& run) {
   service_freezes(true);
+  // Every worker stops at the same moment; then each set is collected.
+  for (auto& [name, st] : cgroups_)
+    for (auto& set : st.sets) set->signal_stop();
+  for (auto& set : host_sets_) set->signal_stop();
   for (auto& [name, st] : cgroups_) {
     (void)stop_cgroup(st);
     CgroupRecord rec{name, st.ever_unconfined ? "" : st.ever.to_list(), {}, st.workers};

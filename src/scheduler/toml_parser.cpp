@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <toml++/toml.h>
 
@@ -66,21 +67,26 @@ std::string index_path(std::string_view base, size_t i) {
   return std::string(base) + "[" + std::to_string(i) + "]";
 }
 
+// What the reader learnt about a definition's fields (paths relative to the
+// definition), so semantic problems can be placed, or dropped when the field
+// already had a type error.
+struct Fields {
+  std::map<std::string, Where> at;
+  std::set<std::string> unreadable;
+};
+
 // Typed, strict access to one table; `finish` reports keys nobody asked for.
-// Positions of everything read are kept by field path (relative to the
-// definition) so semantic problems can be placed later.
 class Reader {
  public:
-  Reader(Diagnostics& d, const toml::table& t, std::string prefix, std::string path,
-         std::map<std::string, Where>& positions)
-      : d_(d), t_(t), prefix_(std::move(prefix)), path_(std::move(path)), pos_(positions) {
-    pos_[path_] = where(t_);
+  Reader(Diagnostics& d, const toml::table& t, std::string prefix, std::string path, Fields& fields)
+      : d_(d), t_(t), prefix_(std::move(prefix)), path_(std::move(path)), fields_(fields) {
+    fields_.at[path_] = where(t_);
   }
 
   const toml::node* get(std::string_view key) {
     known_.emplace_back(key);
     const toml::node* n = t_.get(key);
-    if (n) pos_[join_path(path_, key)] = where(*n);
+    if (n) fields_.at[join_path(path_, key)] = where(*n);
     return n;
   }
   void error(Where at, std::string_view rel_field, std::string_view what) {
@@ -91,8 +97,7 @@ class Reader {
     error(where(n), join_path(path_, key),
           "is " + std::string(type_name(n)) + "; write " + std::string(want));
   }
-  // A field already reported as unreadable: its semantic problems are noise.
-  void bad(const std::string& field) { pos_["!" + field] = {}; }
+  void bad(const std::string& field) { fields_.unreadable.insert(field); }
 
   std::optional<std::string> string(std::string_view key) {
     const toml::node* n = get(key);
@@ -124,7 +129,7 @@ class Reader {
     for (size_t i = 0; i < arr->size(); ++i) {
       const toml::node& e = *arr->get(i);
       const std::string field = index_path(join_path(path_, key), i);
-      pos_[field] = where(e);
+      fields_.at[field] = where(e);
       if (!e.is_string()) {
         bad(field);
         error(where(e), field, "is " + std::string(type_name(e)) + "; write a string");
@@ -149,14 +154,14 @@ class Reader {
   const std::string& path() const { return path_; }
   Diagnostics& diags() { return d_; }
   const std::string& prefix() const { return prefix_; }
-  std::map<std::string, Where>& positions() { return pos_; }
+  Fields& fields() { return fields_; }
 
  private:
   Diagnostics& d_;
   const toml::table& t_;
   std::string prefix_;  // "scheduler[2]" in a multi-definition file, else ""
   std::string path_;    // relative to the definition
-  std::map<std::string, Where>& pos_;
+  Fields& fields_;
   std::vector<std::string> known_;
 };
 
@@ -171,7 +176,7 @@ std::map<std::string, double> read_thresholds(Reader& r) {
   }
   for (auto&& [k, v] : *t) {
     const std::string field = join_path("thresholds", k.str());
-    r.positions()[field] = where(v);
+    r.fields().at[field] = where(v);
     if (v.is_integer()) {
       out[std::string(k.str())] = static_cast<double>(v.as_integer()->get());
     } else if (v.is_floating_point()) {
@@ -203,7 +208,7 @@ std::vector<Flag> read_flags(Reader& r) {
       r.error(where(e), path, "is " + std::string(type_name(e)) + "; write a [[flag]] table");
       continue;
     }
-    Reader fr(r.diags(), *t, r.prefix(), path, r.positions());
+    Reader fr(r.diags(), *t, r.prefix(), path, r.fields());
     Flag f;
     if (auto s = fr.string("name")) f.name = *s;
     else if (!t->get("name")) fr.error(fr.at(), path, "has no name; add name = \"fifo\"");
@@ -217,32 +222,34 @@ std::vector<Flag> read_flags(Reader& r) {
   return out;
 }
 
-// Whether `field` or one of its parents could not be read (Reader::bad).
-bool was_bad(const std::map<std::string, Where>& pos, std::string field) {
+// `field`, then its parents: "flag[1].requires[0]", "flag[1].requires", "flag[1]", "flag".
+std::vector<std::string> self_and_parents(std::string field) {
+  std::vector<std::string> out;
   while (!field.empty()) {
-    if (pos.count("!" + field)) return true;
+    out.push_back(field);
     auto cut = field.find_last_of(".[");
     if (cut == std::string::npos) break;
     field.resize(cut);
   }
+  return out;
+}
+
+bool was_unreadable(const Fields& f, const std::string& field) {
+  for (const auto& p : self_and_parents(field))
+    if (f.unreadable.count(p)) return true;
   return false;
 }
 
-// The closest recorded position for `field`: itself, else its parents.
-Where position_of(const std::map<std::string, Where>& pos, std::string field, Where fallback) {
-  while (!field.empty()) {
-    if (auto it = pos.find(field); it != pos.end()) return it->second;
-    auto cut = field.find_last_of(".[");
-    if (cut == std::string::npos) break;
-    field.resize(cut);
-  }
+Where position_of(const Fields& f, const std::string& field, Where fallback) {
+  for (const auto& p : self_and_parents(field))
+    if (auto it = f.at.find(p); it != f.at.end()) return it->second;
   return fallback;
 }
 
 void read_definition(Diagnostics& d, const toml::table& t, const std::string& prefix,
                      std::vector<SchedulerDef>& out) {
-  std::map<std::string, Where> pos;
-  Reader r(d, t, prefix, "", pos);
+  Fields fields;
+  Reader r(d, t, prefix, "", fields);
   SchedulerDef def;
   const bool had_name = t.get("name") != nullptr;
   if (auto s = r.string("name")) def.name = *s;
@@ -260,12 +267,12 @@ void read_definition(Diagnostics& d, const toml::table& t, const std::string& pr
     r.error(r.at(), "name", "is missing; add name = \"scx_foo\"");
   }
   for (const auto& p : detail::find_problems(def)) {
-    if ((p.field == "name" && !had_name) || was_bad(pos, p.field)) continue;  // reported above
+    if ((p.field == "name" && !had_name) || was_unreadable(fields, p.field)) continue;  // reported
     if (p.field == "description" && !t.get("description")) {
       r.error(r.at(), "description", "is missing; add description = \"...\" (one line)");
       continue;
     }
-    r.error(position_of(pos, p.field, r.at()), p.field, p.what);
+    r.error(position_of(fields, p.field, r.at()), p.field, p.what);
   }
   out.push_back(std::move(def));
 }

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "scenario/model.h"
@@ -54,7 +56,10 @@ class CgroupDef {
 // One op of a step (see scenario/model.h for what each does).
 class Op {
  public:
-  Op(scenario::Op op) : op_(std::move(op)) {}  // NOLINT: any model op is an Op
+  // Any model op (scenario::ops::SetCpuset{...}) or scenario::Op is an Op.
+  template <typename T>
+    requires std::is_constructible_v<scenario::Op, T&&>
+  Op(T&& op) : op_(std::forward<T>(op)) {}  // NOLINT: implicit by design
   static Op invalid(std::string error);
   Result<scenario::Op> build() const;
 

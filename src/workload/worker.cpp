@@ -88,6 +88,7 @@ struct WorkerSet::Impl {
   UniqueFd start_r;  // kept open so releasing never hits EPIPE (SIGPIPE)
   UniqueFd start_w;
   bool started = false;
+  bool signalled = false;  // stop signals sent
   bool stopped = false;
   std::vector<WorkerReport> reports;
 
@@ -396,10 +397,10 @@ Status WorkerSet::start() {
 
 bool WorkerSet::started() const { return impl_ && impl_->started; }
 
-Status WorkerSet::stop(milliseconds grace) {
-  if (!impl_) return invalid_argument("stop: moved-from WorkerSet");
+void WorkerSet::signal_stop() {
+  if (!impl_ || impl_->stopped || impl_->signalled) return;
   Impl& m = *impl_;
-  if (m.stopped) return {};
+  m.signalled = true;
   // Knob-churning workers may sit at SCHED_IDLE or nice 19 right now: put
   // them back to the configured knobs so they get CPU to see the stop.
   const bool churns =
@@ -416,6 +417,13 @@ Status WorkerSet::stop(milliseconds grace) {
       (void)apply_nice(w.pid, m.opts.nice);
     }
   }
+}
+
+Status WorkerSet::stop(milliseconds grace) {
+  if (!impl_) return invalid_argument("stop: moved-from WorkerSet");
+  Impl& m = *impl_;
+  if (m.stopped) return {};
+  signal_stop();
   auto all = [](const Worker&) { return true; };
   m.pump(Clock::now() + grace, all);
   for (Worker& w : m.workers) {

@@ -97,8 +97,12 @@ class WorkerSet {
   Status start();
   bool started() const;
 
-  // Signals, waits up to `grace` for reports, kills stragglers, reaps all.
-  // Works before start() too (reports then show 0 iterations). Idempotent.
+  // Sends the stop signals only (idempotent): call it on every set first so
+  // all sets stop together, then stop() each to collect.
+  void signal_stop();
+  // Signals (unless signal_stop() did), waits up to `grace` for reports,
+  // kills stragglers, reaps all. Works before start() too (reports then
+  // show 0 iterations). Idempotent.
   Status stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
   // One report per worker, in worker order; empty before stop().
   const std::vector<WorkerReport>& reports() const;

@@ -71,8 +71,18 @@ Release wait_for_release(int fd) {
 
 }  // namespace
 
+// "cg_1/3": what a stall message, ps or the sched_ext dump shows for this
+// worker instead of its parent's name (PID 1 in the VM is "init").
+void name_worker(const ChildConfig& c) {
+  std::string leaf = c.cgroup.empty() ? "host" : c.cgroup.substr(c.cgroup.rfind('/') + 1);
+  std::string name = leaf + "/" + std::to_string(c.index);
+  if (name.size() > 15) name = name.substr(name.size() - 15);  // TASK_COMM_LEN - 1
+  ::prctl(PR_SET_NAME, name.c_str());
+}
+
 void run_child(const ChildConfig& c) {
   install_stop_handlers();
+  name_worker(c);
   if (c.die_with_parent) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != c.parent) ::_exit(1);

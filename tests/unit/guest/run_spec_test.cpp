@@ -78,7 +78,23 @@ TEST(RunSpec, RejectsBadInput) {
   expect_error(R"({"test": 1})", "\"test\" must be a string");
   expect_error(R"({"comand": "ls"})", "\"comand\" is not a known key");
   expect_error(R"({"tests": "x"})", "known: mode, command, env, forward_dmesg, poweroff_delay_ms, "
-                                    "exit_ack_timeout_ms, scenario, topology, test");
+                                    "exit_ack_timeout_ms, scenario, topology, test, scheduler");
+}
+
+TEST(RunSpec, SchedulerRoundTripsAndIsStrict) {
+  RunSpec spec;
+  spec.mode = "scenario";
+  spec.scheduler.binary = "/include/scx_simple";
+  spec.scheduler.args = {"-f", "--x=1"};
+  spec.scheduler.ops_name = "simple";
+  spec.scheduler.attach_timeout_ms = 9000;
+  spec.scheduler.watchdog_timeout_ms = 3000;
+  auto back = parse_run_spec(to_json(spec));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, spec);
+  expect_error(R"({"scheduler": []})", "\"scheduler\" must be an object");
+  expect_error(R"({"scheduler": {"binray": "x"}})", "\"scheduler.binray\" is not a known key");
+  expect_error(R"({"scheduler": {"args": ["a", 1]}})", "\"scheduler.args\" must be an array of strings");
 }
 
 }  // namespace

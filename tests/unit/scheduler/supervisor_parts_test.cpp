@@ -84,6 +84,22 @@ TEST(LineTail, KeepsTheLastLines) {
   EXPECT_EQ(lng.lines()[0].size(), 512u);
 }
 
+TEST(ExitMessage, FromTheSchedulersLastWords) {
+  std::vector<std::string> tail{
+      "local=3 global=1",
+      "EXIT: unregistered from BPF (ktstr fixture: exit requested after 1000 ms) on CPU 0",
+      "ktstr_fixture: exit kind=UNREG_BPF(65) code=0"};
+  EXPECT_EQ(exit_message_from_output(tail, "unregistered from BPF"),
+            "ktstr fixture: exit requested after 1000 ms");
+  EXPECT_EQ(exit_message_from_output({"EXIT: runtime error (a (nested) thing)"}, "runtime error"),
+            "a (nested) thing");
+  EXPECT_EQ(exit_message_from_output({"EXIT: unregistered from user space"},
+                                     "unregistered from user space"),
+            "");
+  EXPECT_EQ(exit_message_from_output(tail, "runnable task stall"), "");
+  EXPECT_EQ(exit_message_from_output({}, "x"), "");
+}
+
 TEST(TraceDump, ExtractsDumpEvents) {
   std::string trace =
       "# tracer: nop\n"

@@ -63,6 +63,7 @@ case "$mode" in
   bpf_exit)
     attach; wait_go
     detach "unregistered from BPF"
+    echo "EXIT: unregistered from BPF (done (really) now) on CPU 1"
     while :; do sleep 0.01; done ;;
   stall)
     attach; wait_go
@@ -268,7 +269,8 @@ TEST_F(Supervisor, StallIsAnEjectionWithTheKernelsReason) {
   ASSERT_FALSE(d->log_tail.empty());
   EXPECT_EQ(d->log_tail.back(), "EXIT: runnable task stall (kworker/0:1[12] failed to run for 6.024s)");
   const std::string text = d->to_text();
-  EXPECT_NE(text.find("scheduler ejected by kernel: runnable task stall"), std::string::npos) << text;
+  EXPECT_NE(text.find("scheduler died: ejected by kernel: runnable task stall"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("exit kind 1026 (runnable task stall)"), std::string::npos) << text;
 
   // Every later check() returns the same death; SCHED_EXIT went out once.
@@ -329,7 +331,7 @@ TEST_F(Supervisor, BpfRequestedExit) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->kind, DeathKind::kSchedulerExited);
   EXPECT_EQ(d->exit_kind, sx::kExitUnregBpf);
-  EXPECT_EQ(d->reason, "unregistered from BPF");
+  EXPECT_EQ(d->reason, "unregistered from BPF (done (really) now)") << "message from its output";
   EXPECT_FALSE(d->process) << "the process still runs";
   StopInfo st = sup.stop(std::chrono::seconds(10));
   EXPECT_TRUE(st.was_running);

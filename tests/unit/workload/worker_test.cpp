@@ -148,6 +148,44 @@ TEST(WorkerSet, MovedSetKeepsOwnership) {
   expect_sane(moved.reports()[0]);
 }
 
+TEST(WorkerSet, SignalStopLetsSeveralSetsStopTogether) {
+  auto a = WorkerSet::spawn(options(WorkType::kCpuSpin, 2));
+  auto b = WorkerSet::spawn(options(WorkType::kYieldHeavy, 2));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(a->start().ok() && b->start().ok());
+  ASSERT_TRUE(run_until_progress(*a, 0ms) && run_until_progress(*b, 0ms));
+  a->signal_stop();
+  b->signal_stop();
+  b->signal_stop();  // idempotent
+  // Signalled workers report and exit on their own (zombies until stop()).
+  for (auto* set : {&*a, &*b})
+    for (pid_t pid : set->pids()) {
+      const auto deadline = std::chrono::steady_clock::now() + 20s;
+      while (testing::proc_stat_field(pid, 3) != 'Z' && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(1ms);
+      EXPECT_EQ(testing::proc_stat_field(pid, 3), 'Z') << pid;
+    }
+  ASSERT_TRUE(a->stop(5s).ok());
+  ASSERT_TRUE(b->stop(5s).ok());
+  for (auto* set : {&*a, &*b})
+    for (const auto& r : set->reports()) expect_sane(r);
+}
+
+TEST(WorkerSet, LargeReportsAreReadWhileWorkersWrite) {
+  // Thousands of wake-latency samples make reports larger than a pipe buffer.
+  auto set = WorkerSet::spawn(options(WorkType::kFutexPingPong, 2));
+  ASSERT_TRUE(set.ok());
+  ASSERT_TRUE(set->start().ok());
+  ASSERT_TRUE(run_until_progress(*set, 0ms, 50'000, 60s));
+  ASSERT_TRUE(set->stop(10s).ok());
+  uint64_t samples = 0;
+  for (const auto& r : set->reports()) {
+    expect_sane(r);
+    samples += r.wake_latency_ns.size();
+  }
+  EXPECT_GT(samples, 0u);
+}
+
 TEST(WorkerSet, KilledWorkerYieldsAnErrorReport) {
   auto set = WorkerSet::spawn(options(WorkType::kCpuSpin, 2));
   ASSERT_TRUE(set.ok());
