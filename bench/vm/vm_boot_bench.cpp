@@ -217,6 +217,14 @@ void print_summary() {
       "(%s), accel %s, kernel %s\n",
       g_pairs.size(), kPreset, kTopology, s.accel.c_str(), s.ktstr.kernel.c_str());
   std::printf("bare command: %s\n", join_command(s.bare_argv).c_str());
+  for (size_t i = 0; i < g_pairs.size(); ++i) {
+    const auto& [k, b] = g_pairs[i];
+    std::printf(
+        "  pair %zu (%s first), ktstr/bare ms: ready %.0f/%.0f, poweroff %.0f/%.0f, cpu "
+        "%.0f/%.0f\n",
+        i + 1, i % 2 == 0 ? "ktstr" : "bare", k.ready_ms, b.ready_ms, k.poweroff_ms, b.poweroff_ms,
+        k.cpu_ms, b.cpu_ms);
+  }
   print_line("boot", "ready", &BootSample::ready_ms);
   print_line("poweroff", "poweroff", &BootSample::poweroff_ms);
   print_line("cpu", "cpu", &BootSample::cpu_ms);

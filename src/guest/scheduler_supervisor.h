@@ -8,8 +8,11 @@
 //            flush_log), so frames never interleave on the port.
 //   check()  cheap, for the engine's should_stop hook (~every 20 ms): notices
 //            the process exiting or the state leaving "enabled", reads the
-//            kernel's reason from /dev/kmsg, sends SCHED_EXIT once.
-//   stop()   SIGTERM, then SIGKILL; waits for state "disabled".
+//            kernel's reason from /dev/kmsg, sends SCHED_EXIT once. The call
+//            that sees the death waits up to `settle` (1 s) for the kernel's
+//            reason and the process's last words (~100-300 ms under TCG).
+//   stop()   SIGTERM (to its process group), SIGKILL after half the timeout;
+//            waits for state "disabled".
 //
 // Kernel facts (7.2): the watchdog timeout is ops.timeout_ms, set by the
 // scheduler when it loads (0 = 30 s); there is no global knob, so the host
@@ -18,7 +21,10 @@
 //   sched_ext: BPF scheduler "NAME" disabled (REASON)
 //   sched_ext: NAME: MESSAGE            (errors only, then a stack trace)
 // and sysrq-D writes its state dump only to the sched_ext:sched_ext_dump
-// tracepoint (debug_dump() reads it through tracefs).
+// tracepoint (debug_dump() reads it through tracefs). On an error exit the
+// kernel hands the same dump to the scheduler, which prints it (UEI_REPORT:
+// "DEBUG DUMP ... EXIT: <reason> (<msg>) on CPU <n>"), so it is in SCHED_LOG.
+// There is no /sys/kernel/debug/sched/ext in 7.2.
 //
 // Forking while the reader thread runs is fine: the engine's workers never
 // touch the supervisor. The scheduler's pid must not be reaped by anyone
@@ -87,7 +93,7 @@ struct DeathInfo {
   std::optional<ExitStatus> process;  // how the process ended, if it has
   std::string state;                  // sched_ext state when judged
   std::string dmesg_excerpt;          // sched_ext kernel lines, "[  5.1] text\n"
-  std::vector<std::string> log_tail;  // the scheduler's last output lines
+  std::vector<std::string> log_tail;  // its last output lines when judged
   uint32_t after_attach_ms = 0;
   // Multi-line text for failure reports: kind, reason, excerpt, log tail.
   std::string to_text() const;

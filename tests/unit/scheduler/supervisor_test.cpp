@@ -62,8 +62,8 @@ case "$mode" in
   silent_exit) attach; wait_go; exit 5 ;;
   bpf_exit)
     attach; wait_go
-    detach "unregistered from BPF"
     echo "EXIT: unregistered from BPF (done (really) now) on CPU 1"
+    detach "unregistered from BPF"
     while :; do sleep 0.01; done ;;
   stall)
     attach; wait_go
