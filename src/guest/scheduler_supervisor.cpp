@@ -393,14 +393,14 @@ class KmsgFollower {
   std::string carry_;
 };
 
+// The last `n` non-blank output lines, for one-line errors.
 std::string last_output(const std::vector<std::string>& tail, size_t n) {
-  if (tail.empty()) return "; no output";
+  std::vector<std::string> picked;
+  for (auto it = tail.rbegin(); it != tail.rend() && picked.size() < n; ++it)
+    if (!trim(*it).empty()) picked.insert(picked.begin(), it->substr(0, 200));
+  if (picked.empty()) return "; no output";
   std::string out = "; last output: ";
-  size_t first = tail.size() > n ? tail.size() - n : 0;
-  for (size_t i = first; i < tail.size(); ++i) {
-    std::string line = tail[i].substr(0, 200);
-    out += (i == first ? "'" : " | '") + line + "'";
-  }
+  for (size_t i = 0; i < picked.size(); ++i) out += (i ? " | '" : "'") + picked[i] + "'";
   return out;
 }
 
