@@ -1,11 +1,14 @@
 # Scheduler tests written in C++ (src/testapi/ktstr_test.h) as ctest tests.
 #
 #   ktstr_add_test_executable(my_tests SOURCES a.cpp b.cpp [DEPS libs...])
-#   ktstr_discover_tests(my_tests [TIMEOUT 300] [LABELS vm ...])
+#   ktstr_discover_tests(my_tests [TIMEOUT 300] [LABELS vm ...]
+#                        [TEST_PREFIX ktstr.my_tests.] [EXTRA_ARGS --scheduler scx_simple ...])
 #
 # Discovery runs at build time, like gtest_discover_tests: after each link
 # the binary's --list output becomes ctest's list, one test per KTSTR_TEST,
-# named ktstr.<target>.<name> and run as `<target> --run <name>`. A bad
+# named <TEST_PREFIX><name> (default ktstr.<target>.<name>) and run as
+# `<target> --run <name> <EXTRA_ARGS>`; call it once per prefix to run the
+# same tests under several schedulers. A bad
 # registration makes --list fail, and with it the build, with one line per
 # bad test. Each test boots a VM, so it requires the `kernel` fixture
 # (tests/vm: vm.kernel_fetch) and carries the label "vm".
@@ -31,7 +34,7 @@ if(CMAKE_SCRIPT_MODE_FILE AND DEFINED KTSTR_DISCOVER_EXE)
     endif()
     set(test "${KTSTR_DISCOVER_PREFIX}${name}")
     string(APPEND script
-      "add_test([==[${test}]==] [==[${KTSTR_DISCOVER_EXE}]==] --run [==[${name}]==])\n"
+      "add_test([==[${test}]==] [==[${KTSTR_DISCOVER_EXE}]==] --run [==[${name}]==] ${KTSTR_DISCOVER_EXTRA})\n"
       "set_tests_properties([==[${test}]==] PROPERTIES LABELS [==[${labels}]==] "
       "TIMEOUT ${KTSTR_DISCOVER_TIMEOUT} FIXTURES_REQUIRED kernel)\n")
   endforeach()
@@ -51,7 +54,10 @@ function(ktstr_add_test_executable target)
 endfunction()
 
 function(ktstr_discover_tests target)
-  cmake_parse_arguments(D "" "TIMEOUT" "LABELS" ${ARGN})
+  cmake_parse_arguments(D "" "TIMEOUT;TEST_PREFIX" "LABELS;EXTRA_ARGS" ${ARGN})
+  if(NOT D_TEST_PREFIX)
+    set(D_TEST_PREFIX "ktstr.${target}.")
+  endif()
   if(NOT D_TIMEOUT)
     set(D_TIMEOUT 300)
   endif()
@@ -59,13 +65,19 @@ function(ktstr_discover_tests target)
     set(D_LABELS vm)
   endif()
   string(REPLACE ";" "," labels "${D_LABELS}")
-  set(tests_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_ktstr_tests.cmake")
-  set(include_file "${CMAKE_CURRENT_BINARY_DIR}/${target}_ktstr_include.cmake")
+  set(extra "")
+  foreach(arg IN LISTS D_EXTRA_ARGS)
+    string(APPEND extra " [==[${arg}]==]")
+  endforeach()
+  string(MAKE_C_IDENTIFIER "${D_TEST_PREFIX}" stem)
+  set(tests_file "${CMAKE_CURRENT_BINARY_DIR}/${stem}_ktstr_tests.cmake")
+  set(include_file "${CMAKE_CURRENT_BINARY_DIR}/${stem}_ktstr_include.cmake")
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_COMMAND}
             -D "KTSTR_DISCOVER_EXE=$<TARGET_FILE:${target}>"
             -D "KTSTR_DISCOVER_OUT=${tests_file}"
-            -D "KTSTR_DISCOVER_PREFIX=ktstr.${target}."
+            -D "KTSTR_DISCOVER_PREFIX=${D_TEST_PREFIX}"
+            -D "KTSTR_DISCOVER_EXTRA=${extra}"
             -D "KTSTR_DISCOVER_TIMEOUT=${D_TIMEOUT}"
             -D "KTSTR_DISCOVER_LABELS=${labels}"
             -P "${KTSTR_TESTS_SCRIPT}"
@@ -77,7 +89,7 @@ function(ktstr_discover_tests target)
     "if(EXISTS [==[${tests_file}]==])\n"
     "  include([==[${tests_file}]==])\n"
     "else()\n"
-    "  add_test([==[ktstr.${target}.NOT_BUILT]==] [==[ktstr.${target}.NOT_BUILT]==])\n"
+    "  add_test([==[${D_TEST_PREFIX}NOT_BUILT]==] [==[${D_TEST_PREFIX}NOT_BUILT]==])\n"
     "endif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${include_file}")
 endfunction()

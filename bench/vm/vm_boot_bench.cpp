@@ -105,6 +105,7 @@ struct Pair {
 };
 std::vector<Pair> g_pairs;            // every pair booted, for the summary
 std::deque<BootSample> g_pending[2];  // halves not yet reported, by Side
+bool g_ran = false;                   // a benchmark ran (not just --benchmark_list_tests)
 bool g_failed = false;                // a boot or the set-up failed: exit status 1
 
 Result<BootSample> boot_ktstr(const Setup& s) {
@@ -136,6 +137,7 @@ Result<BootSample> take_sample(const Setup& s, Side side) {
 }
 
 void BM_VmBoot(benchmark::State& state, Side side, Metric metric) {
+  g_ran = true;
   if (interrupted()) {
     g_failed = true;
     state.SkipWithError("interrupted");
@@ -207,6 +209,7 @@ void print_line(const char* line, const char* value, double BootSample::*field) 
 }
 
 void print_summary() {
+  if (!g_ran) return;
   if (g_pairs.empty()) {
     std::printf("vm boot: no comparison (no ktstr/bare pair was measured)\n");
     return;

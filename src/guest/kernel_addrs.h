@@ -45,7 +45,12 @@ struct KernAddrs {
   std::string notes;  // why fields are unknown ("; "-separated), for a LIFECYCLE message
 };
 
-// Gathers KernAddrs from <proc_root>/kallsyms, /iomem and /kcore.
+// All three from /proc/kcore's program headers alone (the text segment and
+// a direct-map RAM segment); nullopt when any is missing.
+std::optional<KernAddrs> kern_addrs_from_kcore(const std::filesystem::path& kcore);
+
+// Gathers KernAddrs from <proc_root>/kcore's headers, else from
+// <proc_root>/kallsyms, /iomem and /kcore.
 // page_offset_base is a variable (randomised with CONFIG_RANDOMIZE_MEMORY):
 // kallsyms gives its address, so its value is read through kcore.
 KernAddrs collect_kern_addrs(const std::filesystem::path& proc_root = "/proc");

@@ -56,11 +56,12 @@ scenario::Requirements covering(scenario::Requirements r, const topo::Topology& 
 }  // namespace
 
 Context::Context(std::string name, TestOptions options, topo::Topology topology,
-                 scenario::EngineEvents events)
+                 scenario::EngineEvents events, std::function<bool()> should_stop)
     : name_(std::move(name)),
       options_(std::move(options)),
       topology_(std::move(topology)),
-      events_(std::move(events)) {}
+      events_(std::move(events)),
+      should_stop_(std::move(should_stop)) {}
 
 void Context::log(std::string_view line) const {
   if (events_.log) events_.log(line);
@@ -110,6 +111,7 @@ TestResult run(Context& ctx, scenario::Scenario model) {
 
   scenario::EngineConfig cfg;
   cfg.topology = topo;
+  cfg.should_stop = ctx.should_stop();
   auto result = scenario::run_scenario(*checked, cfg, ctx.events());
   if (!result.ok()) return fail(ctx, "scenario could not run: " + result.error().message());
   return TestResult{std::move(*result)};

@@ -5,6 +5,7 @@
 // judges with the checks (runner::judge) — exactly like `ktstr test`.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,13 +19,15 @@ namespace ktstr {
 
 class Context {
  public:
+  // `should_stop` ends runs early (the scheduler under test died); none = never.
   Context(std::string name, TestOptions options, topo::Topology topology,
-          scenario::EngineEvents events = {});
+          scenario::EngineEvents events = {}, std::function<bool()> should_stop = {});
 
   const std::string& name() const { return name_; }
   const TestOptions& options() const { return options_; }
   const topo::Topology& topology() const { return topology_; }
   const scenario::EngineEvents& events() const { return events_; }
+  const std::function<bool()>& should_stop() const { return should_stop_; }
   // One line on the guest console (the host shows it with --verbose).
   void log(std::string_view line) const;
 
@@ -33,6 +36,7 @@ class Context {
   TestOptions options_;
   topo::Topology topology_;
   scenario::EngineEvents events_;
+  std::function<bool()> should_stop_;
 };
 
 // The body's answer: what the guest sends as TEST_RESULT. Errors in

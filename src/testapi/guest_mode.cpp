@@ -1,9 +1,11 @@
 #include "testapi/guest_mode.h"
 
 #include <exception>
+#include <functional>
 
 #include "guest/agent.h"
 #include "guest/scenario_mode.h"
+#include "guest/scheduled_run.h"
 #include "testapi/registry.h"
 #include "wire/messages.h"
 
@@ -39,10 +41,26 @@ Result<int> run_test_mode(const guest::RunSpec& spec, guest::Reporter& rep, gues
   }
   KTSTR_ASSIGN(auto topology, topo::Topology::parse(spec.topology), "run-spec topology");
   rep.step(wire::LifecyclePhase::kScenarioRunning, t->name);
-  Context ctx(t->name, t->options, topology, guest::wire_events(rep, sink));
-  TestResult r = call_body(*t, ctx);
-  rep.step(wire::LifecyclePhase::kScenarioDone, t->name + (r.run.skipped ? ": skipped" : ": ran"));
-  KTSTR_TRY(guest::send_test_result(sink, r.run), "sending TEST_RESULT");
+
+  // Under the scheduler the run spec names, exactly like scenario mode.
+  auto events = guest::wire_events(rep, sink);
+  auto run = guest::run_with_scheduler(
+      spec.scheduler, t->name, rep, sink,
+      [&](std::function<bool()> should_stop) -> Result<scenario::ScenarioRun> {
+        Context ctx(t->name, t->options, topology, events, std::move(should_stop));
+        return call_body(*t, ctx).run;
+      });
+  if (!run.ok()) {
+    rep.console("test could not run: " + run.error().message());
+    scenario::ScenarioRun failed;
+    failed.scenario = t->name;
+    failed.errors.push_back(run.error().message());
+    (void)guest::send_test_result(sink, failed);
+    return 1;
+  }
+  run->scenario = t->name;
+  rep.step(wire::LifecyclePhase::kScenarioDone, t->name + (run->skipped ? ": skipped" : ": ran"));
+  KTSTR_TRY(guest::send_test_result(sink, *run), "sending TEST_RESULT");
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "check/thresholds.h"
+#include "scheduler/definition.h"
 #include "util/subprocess.h"
 #include "wire/protocol.h"
 
@@ -56,9 +57,13 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
                                       const std::filesystem::path& agent) {
   auto t0 = std::chrono::steady_clock::now();
   KTSTR_ASSIGN(auto topology, topo::Topology::parse(test.options.topology), test.name + ": topology");
-  KTSTR_ASSIGN(auto own, check::parse_thresholds(test.options.thresholds, check::Origin::kScenario),
-               test.name + ": thresholds");
-  const auto thresholds = check::merge(check::Thresholds{}, own);
+  // The host knows the test only by name and options: judge it as a
+  // scenario of that name with the test's thresholds.
+  scenario::Scenario named;
+  named.name = test.name;
+  named.thresholds = test.options.thresholds;
+  const runner::SchedulerChoice* sched = options.scheduler ? &*options.scheduler : nullptr;
+  KTSTR_ASSIGN(auto thresholds, runner::thresholds_for(named, sched));
 
   runner::VmRunRequest req;
   req.kernel = options.kernel;
@@ -70,6 +75,18 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
   req.spec.mode = "test";
   req.spec.test = test.name;
   req.spec.topology = topology.to_string();
+  if (sched && !sched->is_eevdf()) {
+    // As runner::run_test_in_vm does for `ktstr test --scheduler`.
+    auto guest_path = "/include/" + sched->binary.filename().string();
+    req.includes.push_back({sched->binary, guest_path, true});
+    guest::SchedulerRunSpec& r = req.spec.scheduler;
+    r.binary = guest_path;
+    r.args = scheduler::command_args(sched->def, sched->profile.args, sched->watchdog_timeout_ms);
+    r.args.insert(r.args.end(), sched->extra_args.begin(), sched->extra_args.end());
+    r.ops_name = sched->def.ops_name;
+    r.watchdog_timeout_ms = sched->watchdog_timeout_ms;
+    r.attach_timeout_ms = sched->attach_timeout_ms;
+  }
   req.run_timeout = std::chrono::seconds(120 + 3 * test.options.duration_s);
   if (options.verbose)
     req.on_info = [](std::string_view s) {
@@ -87,11 +104,10 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
     t.verdict = runner::Verdict::kFail;
     t.reason = run.error().message();
   } else {
-    scenario::Scenario named;
-    named.name = test.name;
     t = runner::judge(named, *run, thresholds, result.accel == "tcg", topology.num_cpus());
   }
   t.topology = topology.to_string();
+  if (sched) t.scheduler = sched->display();
   t.kernel = result.kernel_key;
   t.accel = result.accel;
   t.boot = result.boot_time;

@@ -20,6 +20,8 @@ struct HostOptions {
   std::optional<std::string> kernel;  // path, cache key or version; absent = newest cached
   vm::Accel accel = vm::Accel::kAuto;
   bool verbose = false;  // QEMU command line, kernel console, notes to stderr
+  // The scheduler under test (runner::choose_scheduler); absent = EEVDF.
+  std::optional<runner::SchedulerChoice> scheduler;
 };
 
 // The agent to pack: a copy of this executable without debug info (a

@@ -18,6 +18,7 @@ std::vector<TestCase>& registry() {
 
 constexpr size_t kMaxNameLength = 64;
 constexpr uint32_t kMaxDurationS = 3600;
+constexpr size_t kMaxDescription = 200;  // the scenario model's limit
 
 bool valid_name_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -41,6 +42,8 @@ std::string problem(const TestCase& t) {
     return ".description is empty; say in one line what the test checks";
   if (std::string_view(o.description).find('\n') != std::string_view::npos)
     return ".description has a line break; keep it to one line";
+  if (std::string_view(o.description).size() > kMaxDescription)
+    return ".description is longer than 200 characters; shorten it";
   if (auto th = check::parse_thresholds(o.thresholds, check::Origin::kScenario); !th.ok())
     return ".thresholds: " + th.error().message();
   return "";

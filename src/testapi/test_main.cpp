@@ -25,6 +25,9 @@ struct Args {
   std::string accel = "auto";
   std::string out;
   bool verbose = false;
+  std::string scheduler = "eevdf";
+  std::vector<std::string> flags;
+  std::string sched_args;
 };
 
 std::string seconds(std::chrono::milliseconds ms) {
@@ -34,8 +37,9 @@ std::string seconds(std::chrono::milliseconds ms) {
 }
 
 void print_outcome(const runner::TestOutcome& t) {
-  std::printf("%s %s (%s)%s%s\n", std::string(runner::to_string(t.verdict)).c_str(), t.scenario.c_str(),
-              seconds(t.wall).c_str(), t.reason.empty() ? "" : "  ", t.reason.c_str());
+  std::string scheduler = t.scheduler == "eevdf" ? "" : t.scheduler + ", ";
+  std::printf("%s %s (%s%s)%s%s\n", std::string(runner::to_string(t.verdict)).c_str(), t.scenario.c_str(),
+              scheduler.c_str(), seconds(t.wall).c_str(), t.reason.empty() ? "" : "  ", t.reason.c_str());
   if (t.verdict == runner::Verdict::kFail && !t.details.empty()) {
     for (auto& line : split(t.details, '\n'))
       if (!line.empty()) std::printf("    %.*s\n", static_cast<int>(line.size()), line.data());
@@ -47,7 +51,8 @@ Status write_sidecar(const std::filesystem::path& dir, const runner::TestOutcome
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return io_error("--out " + dir.string());
-  return write_file_atomic(dir / (t.scenario + ".json"), runner::to_json(t).dump(2) + "\n");
+  std::string file = t.scenario + (t.scheduler == "eevdf" ? "" : "." + t.scheduler) + ".json";
+  return write_file_atomic(dir / file, runner::to_json(t).dump(2) + "\n");
 }
 
 Result<std::vector<const TestCase*>> select(const std::vector<std::string>& names) {
@@ -70,6 +75,12 @@ Result<int> run_tests(const Args& args) {
   if (!args.kernel.empty()) opts.kernel = args.kernel;
   KTSTR_ASSIGN(opts.accel, vm::parse_accel(args.accel), "--accel");
   opts.verbose = args.verbose;
+  if (args.scheduler != "eevdf" || !args.flags.empty()) {
+    KTSTR_ASSIGN(auto choice, runner::choose_scheduler(args.scheduler, args.flags));
+    for (auto& a : split(args.sched_args, ' '))
+      if (!a.empty()) choice.extra_args.push_back(a);
+    opts.scheduler = std::move(choice);
+  }
   auto note = [&args](std::string_view s) {
     if (args.verbose) std::fprintf(stderr, "ktstr: %.*s\n", static_cast<int>(s.size()), s.data());
   };
@@ -99,6 +110,10 @@ int host_main(int argc, char** argv) {
   app.add_option("--kernel", args.kernel, "Kernel image path, cache key or version (default: newest cached)");
   app.add_option("--accel", args.accel, "auto|kvm|tcg (auto: KVM when it can really run a guest)");
   app.add_option("--out", args.out, "Write a JSON sidecar per test into this folder");
+  app.add_option("--scheduler", args.scheduler,
+                 "Scheduler under test: eevdf (default), a built-in name (scx_simple, ...) or a path");
+  app.add_option("--flags", args.flags, "Scheduler flags to turn on (comma-separated)")->delimiter(',');
+  app.add_option("--sched-args", args.sched_args, "Extra arguments for the scheduler (split on spaces)");
   app.add_flag("-v,--verbose", args.verbose, "Show the QEMU command line and the kernel console");
   try {
     app.parse(argc, argv);

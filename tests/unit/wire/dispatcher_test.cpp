@@ -191,6 +191,17 @@ TEST(Dispatch, PageOffsetBaseBelowKernelHalfIsRejected) {
   EXPECT_EQ(s.kaslr.rejected.load(), 1u);
 }
 
+TEST(Dispatch, PageOffsetBaseWithFiveLevelPagingIsAccepted) {
+  TestEnv env(kLink);
+  auto& s = *env.sinks;
+  dispatch(make_frame(MsgType::kKernAddrs, kern_addrs(1, 0xff11000000000000, kLink)), s);
+  EXPECT_EQ(s.kaslr.page_offset_base.get(), 0xff11000000000000u);
+  TestEnv env2(kLink);
+  dispatch(make_frame(MsgType::kKernAddrs, kern_addrs(1, 0xfeffffffffffffff, kLink)), *env2.sinks);
+  EXPECT_FALSE(env2.sinks->kaslr.page_offset_base.get());
+  EXPECT_EQ(env2.sinks->kaslr.rejected.load(), 1u);
+}
+
 TEST(Dispatch, DivergentSecondKernAddrsIsLoggedAndIgnored) {
   TestEnv env(kLink);
   auto& s = *env.sinks;

@@ -3,6 +3,7 @@
 // probe binaries' deliberate problems come out as FAIL / SKIP lines with
 // the right reasons, exit codes and nothing left behind.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -133,6 +134,39 @@ TEST(TestApi, ProblemsInTheBodyAreFailuresAndSkips) {
   EXPECT_NE(threw.find("the test body threw: probe exception"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0 passed, 3 failed, 1 skipped"), std::string::npos) << r.out;
   EXPECT_EQ(box.leftovers(), "");
+}
+
+// `make` builds the sched_ext schedulers into bin/schedulers, beside the
+// example (when it can: offline or without clang they are missing).
+TEST(TestApi, ExamplePassesUnderScxSimple) {
+  auto dir = std::filesystem::path(KTSTR_EXAMPLE_BIN).parent_path() / "schedulers";
+  if (::access((dir / "scx_simple").c_str(), X_OK) != 0) {
+    auto why = read_file(dir / "schedulers.info");
+    GTEST_SKIP() << "scx_simple was not built (" << (why.ok() ? *why : "no schedulers.info") << ")";
+  }
+  Sandbox box;
+  TempDir results = TempDir::create("ktstr-testapi-out-").value();
+  auto r = box.run(KTSTR_EXAMPLE_BIN, {"--run", "cpuset_swap", "--scheduler", "scx_simple", "--out",
+                                       results.path().string()});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(line_starting(r.out, "PASS cpuset_swap (scx_simple, "), "") << r.out;
+  auto text = read_file(results.path() / "cpuset_swap.scx_simple.json");
+  ASSERT_TRUE(text.ok()) << r.out << r.err;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["verdict"], "PASS") << j["reason"];
+  EXPECT_EQ(j["scheduler"], "scx_simple");
+  EXPECT_EQ(j["scheduler_report"]["attached"], true) << j["scheduler_report"].dump();
+  EXPECT_EQ(j["scheduler_report"].value("death", nlohmann::json()), nlohmann::json());
+  EXPECT_EQ(box.leftovers(), "");
+}
+
+TEST(TestApi, UnknownSchedulerIsABadArgument) {
+  Sandbox box;
+  auto r = box.run(KTSTR_EXAMPLE_BIN, {"--run", "steady_pair", "--scheduler", "scx_nonexistent"});
+  EXPECT_EQ(r.code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("--scheduler"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
 }
 
 }  // namespace
