@@ -43,22 +43,28 @@ CgroupDef& CgroupDef::work(const WorkSpec& spec) {
 
 CgroupDef& CgroupDef::cpuset(std::string_view spec) {
   auto c = topo::CpusetSpec::parse(spec);
-  if (c.ok()) def_.cpuset = std::move(*c);
-  else error("cpuset", c.error());
+  if (c.ok())
+    def_.cpuset = std::move(*c);
+  else
+    error("cpuset", c.error());
   return *this;
 }
 
 CgroupDef& CgroupDef::affinity(std::string_view mode) {
   auto a = scenario::Affinity::parse(mode);
-  if (a.ok()) def_.affinity = std::move(*a);
-  else error("affinity", a.error());
+  if (a.ok())
+    def_.affinity = std::move(*a);
+  else
+    error("affinity", a.error());
   return *this;
 }
 
 CgroupDef& CgroupDef::policy(std::string_view policy) {
   auto p = scenario::SchedPolicy::parse(policy);
-  if (p.ok()) def_.policy = *p;
-  else error("policy", p.error());
+  if (p.ok())
+    def_.policy = *p;
+  else
+    error("policy", p.error());
   return *this;
 }
 
@@ -72,8 +78,10 @@ CgroupDef& CgroupDef::nice(int32_t nice) {
 
 CgroupDef& CgroupDef::mempolicy(std::string_view policy) {
   auto m = scenario::MemPolicy::parse(policy);
-  if (m.ok()) def_.mempolicy = std::move(*m);
-  else error("mempolicy", m.error());
+  if (m.ok())
+    def_.mempolicy = std::move(*m);
+  else
+    error("mempolicy", m.error());
   return *this;
 }
 
@@ -121,13 +129,16 @@ Op remove_cgroup(std::string cgroup) { return ops::RemoveCgroup{std::move(cgroup
 
 Op set_cpuset(std::string cgroup, std::string_view spec) {
   auto c = topo::CpusetSpec::parse(spec);
-  if (!c.ok()) return Op::invalid("set-cpuset " + quoted(cgroup) + ": cpuset: " + c.error().message());
+  if (!c.ok())
+    return Op::invalid("set-cpuset " + quoted(cgroup) + ": cpuset: " + c.error().message());
   return ops::SetCpuset{std::move(cgroup), std::move(*c)};
 }
 
 Op clear_cpuset(std::string cgroup) { return ops::ClearCpuset{std::move(cgroup)}; }
 
-Op swap_cpusets(std::string a, std::string b) { return ops::SwapCpusets{std::move(a), std::move(b)}; }
+Op swap_cpusets(std::string a, std::string b) {
+  return ops::SwapCpusets{std::move(a), std::move(b)};
+}
 
 Op spawn(std::string cgroup, uint32_t count) {
   return ops::Spawn{std::move(cgroup), scenario::WorkerCount::fixed(count), std::nullopt};

@@ -88,7 +88,8 @@ TestResult run(Context& ctx, std::vector<CgroupDef> backdrop) {
 }
 
 TestResult run(Context& ctx, const Scenario& scenario) {
-  auto model = scenario.build(ctx.name(), ctx.options().description, ctx.options().duration_s * 1000);
+  auto model =
+      scenario.build(ctx.name(), ctx.options().description, ctx.options().duration_s * 1000);
   if (!model.ok()) return fail(ctx, model.error().message());
   return run(ctx, std::move(*model));
 }
@@ -98,7 +99,8 @@ TestResult run(Context& ctx, scenario::Scenario model) {
   if (model.description.empty()) model.description = ctx.options().description;
   const auto& topo = ctx.topology();
   if (auto why = model.requirements.unmet_by(topo)) return skip(ctx, *why);
-  if (auto st = scenario::check_topology(model, topo); !st.ok()) return fail(ctx, st.error().message());
+  if (auto st = scenario::check_topology(model, topo); !st.ok())
+    return fail(ctx, st.error().message());
 
   // The model's own strict checks (names, references, ranges) are those of
   // its file parser: the same round trip the host and guest do in scenario mode.

@@ -28,7 +28,8 @@ TestResult call_body(const TestCase& t, Context& ctx) {
 
 }  // namespace
 
-Result<int> run_test_mode(const guest::RunSpec& spec, guest::Reporter& rep, guest::FrameSink& sink) {
+Result<int> run_test_mode(const guest::RunSpec& spec, guest::Reporter& rep,
+                          guest::FrameSink& sink) {
   const TestCase* t = find_test(spec.test);
   if (!t) {
     std::string why = "no test named '" + spec.test + "' in this binary; see its --list";
@@ -70,7 +71,8 @@ int run_as_agent(const char* argv0) {
                       guest::FrameSink& sink) -> Result<int> {
     if (spec.mode == "test") return run_test_mode(spec, rep, sink);
     if (spec.mode == "scenario") return guest::run_scenario_mode(spec, rep, sink);
-    return invalid_argument("run spec mode \"" + spec.mode + "\" is not supported by a test binary");
+    return invalid_argument("run spec mode \"" + spec.mode +
+                            "\" is not supported by a test binary");
   };
   return guest::run_agent(hooks, argv0 && *argv0 ? argv0 : "ktstr test binary");
 }

@@ -56,7 +56,8 @@ Result<GuestAgent> GuestAgent::prepare(const std::function<void(std::string_view
 Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& options,
                                       const std::filesystem::path& agent) {
   auto t0 = std::chrono::steady_clock::now();
-  KTSTR_ASSIGN(auto topology, topo::Topology::parse(test.options.topology), test.name + ": topology");
+  KTSTR_ASSIGN(auto topology, topo::Topology::parse(test.options.topology),
+               test.name + ": topology");
   // The host knows the test only by name and options: judge it as a
   // scenario of that name with the test's thresholds.
   scenario::Scenario named;

@@ -33,11 +33,11 @@ int test_main(int argc, char** argv);
 
 // Defines and registers a test: KTSTR_TEST(name, {TestOptions...}) { body }.
 // The body sees `ctx` (a ktstr::Context&) and returns a ktstr::TestResult.
-#define KTSTR_TEST(name, ...)                                                                \
-  static ::ktstr::TestResult ktstr_test_body_##name(::ktstr::Context& ctx);                  \
-  [[maybe_unused]] static const bool ktstr_test_registered_##name =                          \
-      ::ktstr::detail::register_test(#name, ::ktstr::detail::make_options(__VA_ARGS__),      \
-                                     &ktstr_test_body_##name, __FILE__, __LINE__);           \
+#define KTSTR_TEST(name, ...)                                                           \
+  static ::ktstr::TestResult ktstr_test_body_##name(::ktstr::Context& ctx);             \
+  [[maybe_unused]] static const bool ktstr_test_registered_##name =                     \
+      ::ktstr::detail::register_test(#name, ::ktstr::detail::make_options(__VA_ARGS__), \
+                                     &ktstr_test_body_##name, __FILE__, __LINE__);      \
   static ::ktstr::TestResult ktstr_test_body_##name([[maybe_unused]] ::ktstr::Context& ctx)
 
 // For a binary that does not link ktstr_test_main.

@@ -64,7 +64,8 @@ std::vector<std::string> validate_tests(const std::vector<TestCase>& tests) {
   std::set<std::string> seen;
   for (const auto& t : tests) {
     std::string where = t.file + ":" + std::to_string(t.line) + ": test '" + t.name + "': ";
-    if (auto p = problem(t); !p.empty()) errors.push_back(where + p);
+    if (auto p = problem(t); !p.empty())
+      errors.push_back(where + p);
     else if (!seen.insert(t.name).second)
       errors.push_back(where + "another test has this name; test names must be unique in a binary");
   }

@@ -38,8 +38,9 @@ std::string seconds(std::chrono::milliseconds ms) {
 
 void print_outcome(const runner::TestOutcome& t) {
   std::string scheduler = t.scheduler == "eevdf" ? "" : t.scheduler + ", ";
-  std::printf("%s %s (%s%s)%s%s\n", std::string(runner::to_string(t.verdict)).c_str(), t.scenario.c_str(),
-              scheduler.c_str(), seconds(t.wall).c_str(), t.reason.empty() ? "" : "  ", t.reason.c_str());
+  std::printf("%s %s (%s%s)%s%s\n", std::string(runner::to_string(t.verdict)).c_str(),
+              t.scenario.c_str(), scheduler.c_str(), seconds(t.wall).c_str(),
+              t.reason.empty() ? "" : "  ", t.reason.c_str());
   if (t.verdict == runner::Verdict::kFail && !t.details.empty()) {
     for (auto& line : split(t.details, '\n'))
       if (!line.empty()) std::printf("    %.*s\n", static_cast<int>(line.size()), line.data());
@@ -92,9 +93,15 @@ Result<int> run_tests(const Args& args) {
     print_outcome(outcome);
     if (!args.out.empty()) KTSTR_TRY(write_sidecar(args.out, outcome));
     switch (outcome.verdict) {
-      case runner::Verdict::kPass: ++passed; break;
-      case runner::Verdict::kFail: ++failed; break;
-      case runner::Verdict::kSkip: ++skipped; break;
+      case runner::Verdict::kPass:
+        ++passed;
+        break;
+      case runner::Verdict::kFail:
+        ++failed;
+        break;
+      case runner::Verdict::kSkip:
+        ++skipped;
+        break;
     }
     if (interrupted()) return Error(Errc::kFailed, "interrupted");
   }
@@ -103,17 +110,22 @@ Result<int> run_tests(const Args& args) {
 }
 
 int host_main(int argc, char** argv) {
-  CLI::App app{"ktstr scheduler tests written in C++: each test runs in a fresh VM of its topology"};
+  CLI::App app{
+      "ktstr scheduler tests written in C++: each test runs in a fresh VM of its topology"};
   Args args;
   app.add_flag("--list", args.list, "Print the test names, one per line");
   app.add_option("--run", args.run, "Run this test (repeatable; default: every test)");
-  app.add_option("--kernel", args.kernel, "Kernel image path, cache key or version (default: newest cached)");
+  app.add_option("--kernel", args.kernel,
+                 "Kernel image path, cache key or version (default: newest cached)");
   app.add_option("--accel", args.accel, "auto|kvm|tcg (auto: KVM when it can really run a guest)");
   app.add_option("--out", args.out, "Write a JSON sidecar per test into this folder");
-  app.add_option("--scheduler", args.scheduler,
-                 "Scheduler under test: eevdf (default), a built-in name (scx_simple, ...) or a path");
-  app.add_option("--flags", args.flags, "Scheduler flags to turn on (comma-separated)")->delimiter(',');
-  app.add_option("--sched-args", args.sched_args, "Extra arguments for the scheduler (split on spaces)");
+  app.add_option(
+      "--scheduler", args.scheduler,
+      "Scheduler under test: eevdf (default), a built-in name (scx_simple, ...) or a path");
+  app.add_option("--flags", args.flags, "Scheduler flags to turn on (comma-separated)")
+      ->delimiter(',');
+  app.add_option("--sched-args", args.sched_args,
+                 "Extra arguments for the scheduler (split on spaces)");
   app.add_flag("-v,--verbose", args.verbose, "Show the QEMU command line and the kernel console");
   try {
     app.parse(argc, argv);

@@ -127,7 +127,8 @@ TEST(ScenarioBuilder, ErrorsNameTheStepAndOp) {
                .step(0.5, {op::stop_cgroup("a"), op::set_affinity("a", "nowhere")})
                .build("t", "d", 1000);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message().find("step[1].ops[1]: set-affinity 'a': affinity:"), std::string::npos)
+  EXPECT_NE(s.error().message().find("step[1].ops[1]: set-affinity 'a': affinity:"),
+            std::string::npos)
       << s.error().message();
 
   auto b = Scenario({CgroupDef("a"), CgroupDef("b").cpuset("numa:")}).build("t", "d", 1000);
@@ -135,7 +136,8 @@ TEST(ScenarioBuilder, ErrorsNameTheStepAndOp) {
   EXPECT_NE(b.error().message().find("backdrop[1]: cgroup 'b': cpuset:"), std::string::npos)
       << b.error().message();
 
-  auto added = Scenario().step(1.0, {op::add_cgroup(CgroupDef("n").nice(-21))}).build("t", "d", 1000);
+  auto added =
+      Scenario().step(1.0, {op::add_cgroup(CgroupDef("n").nice(-21))}).build("t", "d", 1000);
   ASSERT_FALSE(added.ok());
   EXPECT_NE(added.error().message().find("add-cgroup: cgroup 'n': nice:"), std::string::npos)
       << added.error().message();
@@ -147,14 +149,17 @@ TEST(OpFactories, ProduceModelOps) {
     EXPECT_TRUE(built.ok()) << built.error().message();
     return built.ok() ? *built : scenario::Op{};
   };
-  EXPECT_EQ(std::get<scenario::ops::AddCgroup>(check(op::add_cgroup(CgroupDef("n").workers(2)))).cgroup.name, "n");
+  EXPECT_EQ(std::get<scenario::ops::AddCgroup>(check(op::add_cgroup(CgroupDef("n").workers(2))))
+                .cgroup.name,
+            "n");
   EXPECT_EQ(std::get<scenario::ops::RemoveCgroup>(check(op::remove_cgroup("n"))).cgroup, "n");
   EXPECT_EQ(std::get<scenario::ops::ClearCpuset>(check(op::clear_cpuset("n"))).cgroup, "n");
   EXPECT_EQ(std::get<scenario::ops::MoveAllTasks>(check(op::move_all_tasks("a", "b"))).to, "b");
   auto host = std::get<scenario::ops::SpawnHost>(check(op::spawn_host(3)));
   EXPECT_EQ(host.count, WorkerCount::fixed(3));
   EXPECT_EQ(host.work.type, WorkType::kCpuSpin);
-  auto spawn = std::get<scenario::ops::Spawn>(check(op::spawn("c", 1, workload::default_spec(WorkType::kIoSync))));
+  auto spawn = std::get<scenario::ops::Spawn>(
+      check(op::spawn("c", 1, workload::default_spec(WorkType::kIoSync))));
   ASSERT_TRUE(spawn.work.has_value());
   EXPECT_EQ(spawn.work->type, WorkType::kIoSync);
   auto freeze = std::get<scenario::ops::FreezeWorker>(check(op::freeze_worker("c", 1, 3000)));

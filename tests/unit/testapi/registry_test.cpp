@@ -5,7 +5,8 @@
 #include "testapi/ktstr_test.h"
 
 // Registered by the macro exactly as a user writes it.
-KTSTR_TEST(macro_registered, {.topology = "1n1l2c1t", .duration_s = 2,
+KTSTR_TEST(macro_registered, {.topology = "1n1l2c1t",
+                              .duration_s = 2,
                               .description = "registered by KTSTR_TEST, with a comma",
                               .thresholds = {{"max_gap_ms", 900}}}) {
   return ktstr::skip(ctx, "never run in unit tests");

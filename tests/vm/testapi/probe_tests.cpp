@@ -8,7 +8,8 @@
 // Worker 1 of cg_1 is stopped for 3 s. Under TCG the gap limit is scaled
 // (x4 on 4 vCPUs): 700 ms becomes 2.8 s, below the stall and far above
 // TCG's natural gaps.
-KTSTR_TEST(frozen_worker, {.topology = "1n2l2c1t", .duration_s = 6,
+KTSTR_TEST(frozen_worker, {.topology = "1n2l2c1t",
+                           .duration_s = 6,
                            .description = "A worker frozen for 3 s is caught by the gap check",
                            .thresholds = {{"max_gap_ms", 700}}}) {
   return ktstr::run(ctx, ktstr::Scenario({ktstr::CgroupDef("cg_1").workers(2)})
@@ -25,7 +26,8 @@ KTSTR_TEST(bad_policy, {.description = "An unknown policy string fails naming th
 }
 
 KTSTR_TEST(needs_numa, {.description = "A test needing two NUMA nodes skips on one"}) {
-  return ktstr::run(ctx, ktstr::Scenario({ktstr::CgroupDef("a").workers(1)}).requires_numa_nodes(2));
+  return ktstr::run(ctx,
+                    ktstr::Scenario({ktstr::CgroupDef("a").workers(1)}).requires_numa_nodes(2));
 }
 
 KTSTR_TEST(throws, {.description = "A body that throws fails with the exception's text"}) {

@@ -44,7 +44,8 @@ class Sandbox {
   }
   std::string leftovers() const {
     std::string found;
-    for (auto& e : std::filesystem::directory_iterator(tmp_.path())) found += e.path().string() + "\n";
+    for (auto& e : std::filesystem::directory_iterator(tmp_.path()))
+      found += e.path().string() + "\n";
     return found;
   }
 
