@@ -122,6 +122,19 @@ Result<SchedulerChoice> choose_scheduler(std::string_view name_or_path,
   return c;
 }
 
+void load_scheduler(VmRunRequest& vm, const SchedulerChoice& sched) {
+  if (sched.is_eevdf()) return;
+  auto guest_path = "/include/" + sched.binary.filename().string();
+  vm.includes.push_back({sched.binary, guest_path, true});
+  guest::SchedulerRunSpec& r = vm.spec.scheduler;
+  r.binary = guest_path;
+  r.args = scheduler::command_args(sched.def, sched.profile.args, sched.watchdog_timeout_ms);
+  r.args.insert(r.args.end(), sched.extra_args.begin(), sched.extra_args.end());
+  r.ops_name = sched.def.ops_name;
+  r.watchdog_timeout_ms = sched.watchdog_timeout_ms;
+  r.attach_timeout_ms = sched.attach_timeout_ms;
+}
+
 Result<std::vector<SchedulerChoice>> all_profiles(std::string_view name_or_path) {
   KTSTR_ASSIGN(auto base, choose_scheduler(name_or_path, {}));
   std::vector<SchedulerChoice> out;
@@ -210,17 +223,7 @@ Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
   vm.spec.mode = "scenario";
   vm.spec.scenario = scenario::to_toml(s);
   vm.spec.topology = vm.topology.to_string();
-  if (sched && !sched->is_eevdf()) {
-    auto guest_path = "/include/" + sched->binary.filename().string();
-    vm.includes.push_back({sched->binary, guest_path, true});
-    guest::SchedulerRunSpec& r = vm.spec.scheduler;
-    r.binary = guest_path;
-    r.args = scheduler::command_args(sched->def, sched->profile.args, sched->watchdog_timeout_ms);
-    r.args.insert(r.args.end(), sched->extra_args.begin(), sched->extra_args.end());
-    r.ops_name = sched->def.ops_name;
-    r.watchdog_timeout_ms = sched->watchdog_timeout_ms;
-    r.attach_timeout_ms = sched->attach_timeout_ms;
-  }
+  if (sched) load_scheduler(vm, *sched);
   if (!vm.run_timeout.count())
     vm.run_timeout = std::chrono::seconds(120 + 3 * s.duration_ms / 1000);
   KTSTR_ASSIGN(auto result, run_vm(vm), s.name);

@@ -38,6 +38,10 @@ struct SchedulerChoice {
 // `name_or_path` as given to --scheduler, flags as given to --flags.
 Result<SchedulerChoice> choose_scheduler(std::string_view name_or_path,
                                          const std::vector<std::string>& flags);
+// Puts the scheduler binary into the VM's initramfs and its command line
+// into the run spec; nothing for EEVDF.
+void load_scheduler(VmRunRequest& vm, const SchedulerChoice& sched);
+
 // Every valid flag profile of a scheduler (--all-profiles).
 Result<std::vector<SchedulerChoice>> all_profiles(std::string_view name_or_path);
 

@@ -76,18 +76,7 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
   req.spec.mode = "test";
   req.spec.test = test.name;
   req.spec.topology = topology.to_string();
-  if (sched && !sched->is_eevdf()) {
-    // As runner::run_test_in_vm does for `ktstr test --scheduler`.
-    auto guest_path = "/include/" + sched->binary.filename().string();
-    req.includes.push_back({sched->binary, guest_path, true});
-    guest::SchedulerRunSpec& r = req.spec.scheduler;
-    r.binary = guest_path;
-    r.args = scheduler::command_args(sched->def, sched->profile.args, sched->watchdog_timeout_ms);
-    r.args.insert(r.args.end(), sched->extra_args.begin(), sched->extra_args.end());
-    r.ops_name = sched->def.ops_name;
-    r.watchdog_timeout_ms = sched->watchdog_timeout_ms;
-    r.attach_timeout_ms = sched->attach_timeout_ms;
-  }
+  if (sched) runner::load_scheduler(req, *sched);
   req.run_timeout = std::chrono::seconds(120 + 3 * test.options.duration_s);
   if (options.verbose)
     req.on_info = [](std::string_view s) {
