@@ -1,5 +1,7 @@
 #include "scheduler/detail/validate.h"
 
+#include "util/edit_distance.h"
+
 #include <algorithm>
 #include <set>
 
@@ -25,20 +27,6 @@ std::string joined(const std::vector<std::string>& names) {
   return out.empty() ? "(none)" : out;
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 void check_description(std::vector<Problem>& out, const std::string& field, std::string_view text,
                        bool required) {
