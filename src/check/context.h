@@ -7,13 +7,15 @@
 // most 100 ms), while guest time keeps following the host clock. A worker's
 // vCPU can therefore sit still for (vCPUs - 1) x 100 ms at a time, and code
 // runs 10-50x slower than on KVM. Per check:
-//   error, starvation, isolation, spread,      strict: never relaxed. They
-//   migration ratio, NUMA locality             count events or compare guest
-//                                              clocks of sibling workers, which
-//                                              a stalled vCPU does not skew.
-//   gap                                        scaled: fails above
-//                                              max_gap_ms x time_scale; above
-//                                              max_gap_ms alone it is advisory.
+//   error, starvation, isolation,              strict: never relaxed. They
+//   migration ratio, NUMA locality             count events, which a stalled
+//                                              vCPU does not skew.
+//   gap, spread                                scaled: fail above limit x
+//                                              time_scale (spread: at most
+//                                              100 %); above the limit alone
+//                                              advisory. A worker's off-CPU %
+//                                              grows while its vCPU waits its
+//                                              turn, so siblings differ by chance.
 //   work/iteration rate, throughput CV,        advisory: reported with
 //   wake latency p99 and CV                    "emulated (TCG): timing
 //                                              advisory", never fail.

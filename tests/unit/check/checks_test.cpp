@@ -185,10 +185,18 @@ TEST(Spread, IsPerCgroup) {
   EXPECT_TRUE(evaluate(r, Thresholds{}, RunContext{}).passed);
 }
 
-TEST(Spread, StrictUnderTcg) {
-  const Verdict v = evaluate(two_with_off_cpu(0, 50), Thresholds{}, tcg());
-  EXPECT_FALSE(v.passed);
-  EXPECT_FALSE(one(v, "spread").advisory);
+TEST(Spread, ScaledUnderTcg) {
+  // 15 % x time scale 4 = 60 %: 50 % is advisory, 70 % fails.
+  const Verdict within = evaluate(two_with_off_cpu(0, 50), Thresholds{}, tcg());
+  EXPECT_TRUE(within.passed) << format_details(within);
+  EXPECT_TRUE(one(within, "spread").advisory);
+  EXPECT_EQ(one(within, "spread").message,
+            "cg_0: fairness spread 50.0 % (off-CPU 0.0 %..50.0 %) over 15 %, within 15 % × 4 under TCG [emulated (TCG): timing advisory]");
+  const Verdict over = evaluate(two_with_off_cpu(0, 70), Thresholds{}, tcg());
+  EXPECT_FALSE(over.passed);
+  EXPECT_FALSE(one(over, "spread").advisory);
+  EXPECT_EQ(one(over, "spread").message,
+            "cg_0: fairness spread 70.0 % (off-CPU 0.0 %..70.0 %) exceeds 60 % (15 % × 4 under TCG)");
 }
 
 TEST(Spread, WorkersWithoutWallTimeAreLeftOut) {

@@ -186,7 +186,7 @@ TEST(Thresholds, FailedSetLeavesTheKnobAlone) {
 TEST(Thresholds, TcgPolicyPerKnob) {
   EXPECT_EQ(tcg_policy("starvation"), TcgPolicy::kStrict);
   EXPECT_EQ(tcg_policy("isolation"), TcgPolicy::kStrict);
-  EXPECT_EQ(tcg_policy("max_spread_pct"), TcgPolicy::kStrict);
+  EXPECT_EQ(tcg_policy("max_spread_pct"), TcgPolicy::kScaled);
   EXPECT_EQ(tcg_policy("max_migration_ratio"), TcgPolicy::kStrict);
   EXPECT_EQ(tcg_policy("min_numa_locality"), TcgPolicy::kStrict);
   EXPECT_EQ(tcg_policy("max_gap_ms"), TcgPolicy::kScaled);
