@@ -18,9 +18,10 @@ namespace detail {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kMaxMonitorSamples = 100000;  // ~3 h at 10 Hz
 
 // Display order = the order of known_threshold_keys().
-const std::array<KnobInfo, 11> kKnobs = {{
+const std::array<KnobInfo, 18> kKnobs = {{
     {.key = "starvation",
      .unit = "",
      .what = "a worker that did zero work units fails",
@@ -113,7 +114,71 @@ const std::array<KnobInfo, 11> kKnobs = {{
      .num_limit = &Limits::min_numa_locality,
      .lo = 0,
      .hi = 1},
+    // The monitor's (docs/monitor.md). Strict under TCG in the sense that
+    // no limit is scaled; instead every sustained window is widened to at
+    // least 3 x CPUs samples, one round of QEMU's single-thread vCPU robin.
+    {.key = "monitor_warmup_samples",
+     .unit = "samples",
+     .what = "monitor: samples at the start of a run that are not judged",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::monitor_warmup_samples,
+     .num_limit = &Limits::monitor_warmup_samples,
+     .lo = 0,
+     .hi = kMaxMonitorSamples},
+    {.key = "monitor_sustain_samples",
+     .unit = "samples",
+     .what = "monitor: consecutive violating samples that fail (TCG: at least 3 x CPUs)",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::monitor_sustain_samples,
+     .num_limit = &Limits::monitor_sustain_samples,
+     .lo = 1,
+     .hi = kMaxMonitorSamples},
+    {.key = "monitor_max_imbalance_ratio",
+     .unit = "",
+     .what = "monitor: max / max(1, min) of nr_running over CPUs",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::monitor_max_imbalance_ratio,
+     .num_limit = &Limits::monitor_max_imbalance_ratio,
+     .lo = 1,
+     .hi = kInf,
+     .inf_turns_off = true},
+    {.key = "monitor_max_local_dsq_depth",
+     .unit = "tasks",
+     .what = "monitor: tasks queued in one CPU's local DSQ",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::monitor_max_local_dsq_depth,
+     .num_limit = &Limits::monitor_max_local_dsq_depth,
+     .lo = 0,
+     .hi = kInf,
+     .inf_turns_off = true},
+    {.key = "monitor_stall",
+     .unit = "",
+     .what = "monitor: a CPU's rq clock stands still while it has runnable tasks",
+     .tcg = TcgPolicy::kStrict,
+     .bool_knob = &Thresholds::monitor_stall,
+     .bool_limit = &Limits::monitor_stall},
+    {.key = "monitor_max_fallback_rate",
+     .unit = "/s",
+     .what = "monitor: SCX_EV_SELECT_CPU_FALLBACK events per second",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::monitor_max_fallback_rate,
+     .num_limit = &Limits::monitor_max_fallback_rate,
+     .lo = 0,
+     .hi = kInf,
+     .inf_turns_off = true},
+    {.key = "monitor_max_keep_last_rate",
+     .unit = "/s",
+     .what = "monitor: SCX_EV_DISPATCH_KEEP_LAST events per second",
+     .tcg = TcgPolicy::kStrict,
+     .num_knob = &Thresholds::monitor_max_keep_last_rate,
+     .num_limit = &Limits::monitor_max_keep_last_rate,
+     .lo = 0,
+     .hi = kInf,
+     .inf_turns_off = true},
 }};
+
+// Knobs counted in samples take whole numbers.
+bool counts_samples(const KnobInfo& k) { return k.unit == "samples"; }
 
 // "a value > 0 ms", "a value in 0..100 %"; plus the inf hint for max_* knobs.
 std::string accepted(const KnobInfo& k) {
@@ -215,6 +280,9 @@ Status set_threshold(Thresholds& t, std::string_view key, double value, Origin o
       std::isfinite(value) && (k->lo_open ? value > k->lo : value >= k->lo) && value <= k->hi;
   if (!off && !in_range)
     return invalid_argument(fmt::format("{}: {} is out of range; use {}", k->key,
+                                        detail::num(value), detail::accepted(*k)));
+  if (detail::counts_samples(*k) && value != std::floor(value))
+    return invalid_argument(fmt::format("{}: {} is not a whole number of samples; use {}", k->key,
                                         detail::num(value), detail::accepted(*k)));
   t.*k->num_knob = Knob<double>{value, origin};
   return {};

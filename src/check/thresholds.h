@@ -35,6 +35,13 @@ struct Knob {
 
 inline constexpr double kDefaultMaxSpreadPct = 15;
 inline constexpr double kDefaultMaxGapMs = 2000;
+// The monitor's (src/monitor, docs/monitor.md): samples are 100 ms apart.
+inline constexpr double kDefaultMonitorWarmupSamples = 20;
+inline constexpr double kDefaultMonitorSustainSamples = 5;
+inline constexpr double kDefaultMonitorMaxImbalanceRatio = 4;
+inline constexpr double kDefaultMonitorMaxLocalDsqDepth = 50;
+inline constexpr double kDefaultMonitorMaxFallbackRate = 200;
+inline constexpr double kDefaultMonitorMaxKeepLastRate = 100;
 
 struct Thresholds {
   // On by default.
@@ -50,6 +57,15 @@ struct Thresholds {
   Knob<double> min_iteration_rate;       // iterations/s per worker
   Knob<double> max_migration_ratio;      // per cgroup: migrations / iterations
   Knob<double> min_numa_locality;        // fraction of pages on the policy's node(s)
+  // The monitor (guest scheduler state sampled from the host, sched_ext
+  // runs only). On by default; whole numbers for the *_samples knobs.
+  Knob<double> monitor_warmup_samples;       // samples not judged at the start (20)
+  Knob<double> monitor_sustain_samples;      // consecutive violating samples to fail (5)
+  Knob<double> monitor_max_imbalance_ratio;  // max / max(1, min) nr_running over CPUs (4)
+  Knob<double> monitor_max_local_dsq_depth;  // tasks queued in one CPU's local DSQ (50)
+  Knob<bool> monitor_stall;                  // rq clock stuck while tasks are runnable (true)
+  Knob<double> monitor_max_fallback_rate;    // SCX_EV_SELECT_CPU_FALLBACK per s (200)
+  Knob<double> monitor_max_keep_last_rate;   // SCX_EV_DISPATCH_KEEP_LAST per s (100)
 };
 
 // The effective limits: defaults filled in, nullopt = check off.
@@ -65,6 +81,14 @@ struct Limits {
   std::optional<double> min_iteration_rate;
   std::optional<double> max_migration_ratio;
   std::optional<double> min_numa_locality;
+  // Never nullopt (no inf): the monitor always has a warm-up and a window.
+  std::optional<double> monitor_warmup_samples = kDefaultMonitorWarmupSamples;
+  std::optional<double> monitor_sustain_samples = kDefaultMonitorSustainSamples;
+  std::optional<double> monitor_max_imbalance_ratio = kDefaultMonitorMaxImbalanceRatio;
+  std::optional<double> monitor_max_local_dsq_depth = kDefaultMonitorMaxLocalDsqDepth;
+  bool monitor_stall = true;
+  std::optional<double> monitor_max_fallback_rate = kDefaultMonitorMaxFallbackRate;
+  std::optional<double> monitor_max_keep_last_rate = kDefaultMonitorMaxKeepLastRate;
 };
 Limits resolve(const Thresholds& t);
 
@@ -77,7 +101,7 @@ enum class TcgPolicy : uint8_t {
 std::string_view to_string(TcgPolicy policy);  // "strict" | "scaled" | "advisory"
 
 // Knob names in display order: starvation, max_spread_pct, max_gap_ms,
-// isolation, max_throughput_cv, ...
+// isolation, max_throughput_cv, ..., then the monitor_* knobs.
 const std::vector<std::string_view>& known_threshold_keys();
 // TCG policy of the check a knob drives; kStrict for unknown keys.
 TcgPolicy tcg_policy(std::string_view key);

@@ -111,6 +111,19 @@ Status write_sidecar(const std::filesystem::path& dir, const runner::TestOutcome
   return write_file_atomic(dir / file, runner::to_json(t).dump(2) + "\n");
 }
 
+// --monitor-json: the timeline alone; with several runs one file per run.
+Status write_monitor_json(const std::filesystem::path& file, const runner::TestOutcome& t, bool many) {
+  auto path = file;
+  if (many) {
+    std::string stem = file.extension() == ".json" ? file.stem().string() : file.filename().string();
+    path = file.parent_path() / (stem + "." + t.scenario + (t.scheduler == "eevdf" ? "" : "." + t.scheduler) + ".json");
+  }
+  nlohmann::json j = t.observation ? runner::to_json(*t.observation) : nlohmann::json::object();
+  if (t.observation) j["verdict"] = monitor::to_json(t.monitor);
+  else j["notes"] = {"no observation: the run did not reach the guest kernel"};
+  return write_file_atomic(path, j.dump(2) + "\n");
+}
+
 // Runs each scenario, prints a line per scenario; 0 only when none failed.
 template <typename Item, typename RunOne>
 Result<int> run_all(const std::vector<Item>& items, const std::string& out, bool json,
@@ -146,6 +159,9 @@ void add_test_commands(CLI::App& app, Runner& run) {
     bool all_profiles = false;
     std::string sched_args;
     uint32_t watchdog_ms = 0;
+    std::string monitor_json;
+    bool no_monitor = false;
+    uint32_t monitor_interval_ms = 100;
   };
   auto t = std::make_shared<TestOpts>();
   auto* test = app.add_subcommand("test", "Run scenarios, each in a fresh VM, and judge them");
@@ -161,6 +177,13 @@ void add_test_commands(CLI::App& app, Runner& run) {
   test->add_option("--sched-args", t->sched_args, "Extra arguments for the scheduler (split on spaces)");
   test->add_option("--watchdog-ms", t->watchdog_ms,
                    "sched_ext watchdog timeout for schedulers that take one (default: theirs)");
+  test->add_option("--monitor-json", t->monitor_json,
+                   "Write the host monitor's per-CPU timeline to this file (one run; with more, "
+                   "<file>.<scenario>[.<scheduler>].json each)");
+  test->add_flag("--no-monitor", t->no_monitor,
+                 "Do not watch the guest kernel from the host (no monitor, snapshots or kernel ops)");
+  test->add_option("--monitor-interval-ms", t->monitor_interval_ms, "Host monitor sampling period")
+      ->check(CLI::Range(10u, 10000u));
   test->add_option("scenarios", t->scenarios, "Catalog names or scenario .toml files")->required();
   test->callback([&run, t] {
     run = [t]() -> Result<int> {
@@ -168,6 +191,10 @@ void add_test_commands(CLI::App& app, Runner& run) {
       KTSTR_ASSIGN(auto base, machine_request(*t));
       base.on_stdout = nullptr;  // scenario output is the verdict, not the guest's prints
       base.on_stderr = nullptr;
+      base.observe.enabled = !t->no_monitor;
+      base.observe.interval = std::chrono::milliseconds(t->monitor_interval_ms);
+      if (t->no_monitor && !t->monitor_json.empty())
+        return invalid_argument("--monitor-json needs the monitor; drop --no-monitor");
       std::vector<runner::SchedulerChoice> scheds;
       if (t->all_profiles) {
         KTSTR_ASSIGN(scheds, runner::all_profiles(t->scheduler));
@@ -183,8 +210,12 @@ void add_test_commands(CLI::App& app, Runner& run) {
       std::vector<std::pair<const scenario::Scenario*, const runner::SchedulerChoice*>> runs;
       for (auto& c : scheds)
         for (auto& s : scenarios) runs.emplace_back(&s, &c);
-      return run_all(runs, t->out, t->json, [&](const auto& r) {
-        return runner::run_test_in_vm(*r.first, base, r.second);
+      const bool many = runs.size() > 1;
+      return run_all(runs, t->out, t->json, [&](const auto& r) -> Result<runner::TestOutcome> {
+        KTSTR_ASSIGN(auto outcome, runner::run_test_in_vm(*r.first, base, r.second));
+        if (!t->monitor_json.empty())
+          KTSTR_TRY(write_monitor_json(t->monitor_json, outcome, many));
+        return outcome;
       });
     };
   });

@@ -10,6 +10,7 @@
 #include <exception>
 #include <string>
 
+#include "guest/kallsyms_sender.h"
 #include "guest/kernel_addrs.h"
 #include "guest/port.h"
 #include "guest/power.h"
@@ -31,7 +32,8 @@ constexpr auto kPortTimeout = 10s;
 std::chrono::milliseconds g_ack_timeout{RunSpec{}.exit_ack_timeout_ms};
 
 // Sends the run's last frame; says so on the console when the host did not
-// confirm it read everything.
+// confirm it read everything. Every other frame must be out by then: the
+// scenario's host channel was stopped when its mode returned (host_channel.h).
 Status send_last(Reporter& rep, wire::MsgType type, std::span<const uint8_t> payload) {
   KTSTR_ASSIGN(bool acked, rep.send_last(type, payload, g_ack_timeout));
   if (!acked && g_ack_timeout.count() > 0)
@@ -137,6 +139,10 @@ Result<int> run_spec(const RunSpec& spec, const AgentHooks& hooks, Reporter& rep
     rep.step(LifecyclePhase::kPoweroff, "run spec has no command: nothing to run");
     power_off("nothing to run", delay);
   }
+  // Before the run, so the host monitor is attached when the scenario
+  // starts. Only on a kernel's first boot: the host keeps the symbols.
+  if (spec->send_kallsyms)
+    if (auto st = send_kallsyms(sink); !st.ok()) rep.console("KALLSYMS not sent: " + st.error().message());
 
   auto status = run_spec(*spec, hooks, rep, sink);
   if (!status.ok()) fail(rep, status.error().message());

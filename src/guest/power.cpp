@@ -29,6 +29,7 @@ struct CrashMessage {
 std::array<CrashMessage, kFatalSignals.size()> g_crash;
 std::atomic<int> g_port_fd{-1};
 std::atomic<int> g_ack_timeout_ms{0};
+std::atomic<int> g_quiesce_fd{-1};
 alignas(16) uint8_t g_alt_stack[64 * 1024];
 
 void write_best_effort(int fd, const void* data, size_t n) {
@@ -59,6 +60,8 @@ void on_fatal_signal(int sig) {
     if (kFatalSignals[i] != sig) continue;
     const auto& m = g_crash[i];
     write_best_effort(STDERR_FILENO, m.console.data(), m.console.size());
+    const uint64_t one = 1;
+    if (int q = g_quiesce_fd.load(); q >= 0) (void)!::write(q, &one, sizeof one);
     discard_host_input(port);
     write_best_effort(port, m.frame.data(), m.frame.size());
     wait_host_ack(port, std::chrono::milliseconds(g_ack_timeout_ms.load()));
@@ -74,6 +77,8 @@ void power_off(const char* why, std::chrono::milliseconds delay) {
   if (delay.count() > 0) std::this_thread::sleep_for(delay);
   halt_machine();
 }
+
+void set_crash_quiesce_fd(int eventfd) { g_quiesce_fd.store(eventfd); }
 
 void install_crash_handlers(int port_fd, std::chrono::milliseconds ack_timeout) {
   for (size_t i = 0; i < kFatalSignals.size(); ++i) {

@@ -15,4 +15,9 @@ namespace ktstr::guest {
 // off. Call again once the port is open and once the run spec is known.
 void install_crash_handlers(int port_fd, std::chrono::milliseconds ack_timeout = {});
 
+// An eventfd the crash handler signals before it writes CRASH: the host
+// channel's reader stops on it, so it does not swallow the host's ack
+// (host_channel.h). -1 = none.
+void set_crash_quiesce_fd(int eventfd);
+
 }  // namespace ktstr::guest

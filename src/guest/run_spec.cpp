@@ -84,13 +84,19 @@ Status apply(RunSpec& spec, const std::string& key, const json& v) {
     spec.topology = v.get<std::string>();
   } else if (key == "scheduler") {
     KTSTR_TRY(apply_scheduler(spec.scheduler, v));
+  } else if (key == "send_kallsyms") {
+    if (!v.is_boolean()) return field_error(key, "must be true or false");
+    spec.send_kallsyms = v.get<bool>();
+  } else if (key == "host_request_timeout_ms") {
+    KTSTR_ASSIGN(spec.host_request_timeout_ms, get_u32(key, v));
   } else if (key == "test") {
     if (!v.is_string()) return field_error(key, "must be a string (a KTSTR_TEST name)");
     spec.test = v.get<std::string>();
   } else {
     return field_error(key,
                        "is not a known key; known: mode, command, env, forward_dmesg, "
-                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology, test, scheduler");
+                       "poweroff_delay_ms, exit_ack_timeout_ms, scenario, topology, test, scheduler, "
+                       "send_kallsyms, host_request_timeout_ms");
   }
   return {};
 }
@@ -101,7 +107,8 @@ bool operator==(const RunSpec& a, const RunSpec& b) {
   return a.mode == b.mode && a.command == b.command && a.env == b.env &&
          a.forward_dmesg == b.forward_dmesg && a.poweroff_delay_ms == b.poweroff_delay_ms &&
          a.exit_ack_timeout_ms == b.exit_ack_timeout_ms && a.scenario == b.scenario &&
-         a.topology == b.topology && a.test == b.test && a.scheduler == b.scheduler;
+         a.topology == b.topology && a.test == b.test && a.scheduler == b.scheduler &&
+         a.send_kallsyms == b.send_kallsyms && a.host_request_timeout_ms == b.host_request_timeout_ms;
 }
 
 std::string to_json(const RunSpec& spec) {
@@ -121,6 +128,8 @@ std::string to_json(const RunSpec& spec) {
         {"ops_name", spec.scheduler.ops_name},
         {"attach_timeout_ms", spec.scheduler.attach_timeout_ms},
         {"watchdog_timeout_ms", spec.scheduler.watchdog_timeout_ms}}},
+      {"send_kallsyms", spec.send_kallsyms},
+      {"host_request_timeout_ms", spec.host_request_timeout_ms},
   };
   // Replace invalid UTF-8 rather than throw: the spec is ours, the text is the user's.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

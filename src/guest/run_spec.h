@@ -53,6 +53,13 @@ struct RunSpec {
   // Test mode: the KTSTR_TEST name; `topology` is the VM's, as above.
   std::string test;
   SchedulerRunSpec scheduler;
+  // Send /proc/kallsyms (zstd-compressed) once as a KALLSYMS frame, read on a
+  // background thread so the run does not wait for it (the host monitor
+  // resolves kernel symbols with it).
+  bool send_kallsyms = false;
+  // How long a scenario op waits for the host to answer a snapshot or
+  // kernel-op request before recording a timeout and going on.
+  uint32_t host_request_timeout_ms = 30000;
 };
 
 bool operator==(const RunSpec& a, const RunSpec& b);

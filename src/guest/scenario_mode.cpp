@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include "guest/sched_view.h"
 #include "guest/scheduled_run.h"
 #include "scenario/toml_parser.h"
 #include "topology/topology.h"
@@ -17,7 +18,68 @@ uint64_t monotonic_ns() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+std::string refusal(const std::string& what, uint32_t status, const std::string& reason) {
+  return "host refused " + what + " (status " + std::to_string(status) + ")" +
+         (reason.empty() ? "" : ": " + reason);
+}
+
 }  // namespace
+
+wire::KernelOpRequest to_wire(const scenario::KernelOpSpec& op) {
+  using T = scenario::KernelOpSpec::Target;
+  wire::KernelOpRequest req;
+  req.op = op.access == scenario::KernelOpSpec::Access::kWrite ? wire::KernelOp::kWrite
+                                                               : wire::KernelOp::kRead;
+  switch (op.target) {
+    case T::kSymbol: req.target = wire::KernelTarget::kSymbol; break;
+    case T::kKva: req.target = wire::KernelTarget::kKva; break;
+    case T::kPercpu: req.target = wire::KernelTarget::kPercpuField; break;
+    case T::kTask: req.target = wire::KernelTarget::kTaskField; break;
+  }
+  req.width = op.width;
+  req.cpu = op.cpu;
+  req.pid = op.pid;
+  req.address = op.address;
+  req.value = op.value;
+  req.symbol = op.symbol;
+  req.field = op.field;
+  req.tag = op.tag;
+  return req;
+}
+
+void attach_host_channel(scenario::EngineConfig& cfg, HostChannel& channel,
+                         std::chrono::milliseconds timeout) {
+  auto snapshot = [&channel, timeout](wire::SnapshotKind kind, const std::string& tag,
+                                      const char* op) -> Result<std::string> {
+    KTSTR_ASSIGN(auto reply, channel.request_snapshot(tag, kind, timeout));
+    if (reply.status != 0)
+      return Error(Errc::kFailed, refusal(std::string(op) + " '" + tag + "'", reply.status, reply.reason));
+    return reply.reason;
+  };
+  // The guest's own view just before and after the host froze it, so a
+  // test can cross-check the host's reading of guest memory.
+  cfg.snapshot = [snapshot](const std::string& name) -> Result<std::string> {
+    auto before = read_guest_sched_view();
+    KTSTR_ASSIGN(auto note, snapshot(wire::SnapshotKind::kCapture, name, "snapshot"));
+    auto after = read_guest_sched_view();
+    return nlohmann::json{{"host", note}, {"guest_before", to_json(before)}, {"guest_after", to_json(after)}}
+        .dump();
+  };
+  cfg.watch = [snapshot](const std::string& symbol) {
+    return snapshot(wire::SnapshotKind::kWatch, symbol, "watch-snapshot");
+  };
+  cfg.kernel_op = [&channel, timeout](const scenario::KernelOpSpec& op) -> Result<uint64_t> {
+    KTSTR_ASSIGN(auto reply, channel.kernel_op(to_wire(op), timeout));
+    if (reply.status != 0)
+      return Error(Errc::kFailed,
+                   refusal(std::string(op.access == scenario::KernelOpSpec::Access::kWrite
+                                           ? "kernel-write '"
+                                           : "kernel-read '") +
+                               op.tag + "'",
+                           reply.status, reply.reason));
+    return reply.value;
+  };
+}
 
 scenario::EngineEvents wire_events(Reporter& rep, FrameSink& sink) {
   scenario::EngineEvents ev;
@@ -47,13 +109,23 @@ Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sin
   rep.step(wire::LifecyclePhase::kScenarioRunning, scenario.name);
 
   auto events = wire_events(rep, sink);
+  // Host replies arrive on the port while the scenario runs; the channel is
+  // stopped before this returns, so the agent's EXIT handshake owns the
+  // port again (host_channel.h).
+  auto channel = HostChannel::start(sink.fd(), sink);
+  if (!channel.ok()) rep.console("no host requests in this run: " + channel.error().message());
   auto run = run_with_scheduler(spec.scheduler, scenario.name, rep, sink,
                                 [&](std::function<bool()> should_stop) {
                                   scenario::EngineConfig cfg;
                                   cfg.topology = topology;
                                   cfg.should_stop = std::move(should_stop);
+                                  if (channel.ok())
+                                    attach_host_channel(
+                                        cfg, **channel,
+                                        std::chrono::milliseconds(spec.host_request_timeout_ms));
                                   return scenario::run_scenario(scenario, cfg, events);
                                 });
+  if (channel.ok()) (*channel)->stop();
   if (!run.ok()) {
     rep.console("scenario could not run: " + run.error().message());
     scenario::ScenarioRun failed;

@@ -4,6 +4,9 @@
 // reports (the host judges them; see scenario/engine.h for the JSON).
 #pragma once
 
+#include <chrono>
+
+#include "guest/host_channel.h"
 #include "guest/report.h"
 #include "guest/run_spec.h"
 #include "guest/sink.h"
@@ -21,5 +24,14 @@ Result<int> run_scenario_mode(const RunSpec& spec, Reporter& rep, FrameSink& sin
 // lines, and the TEST_RESULT frame carrying `run` as JSON.
 scenario::EngineEvents wire_events(Reporter& rep, FrameSink& sink);
 Status send_test_result(FrameSink& sink, const scenario::ScenarioRun& run);
+
+// Points the engine's host requests (snapshot, watch, kernel_op) at
+// `channel`, each waiting up to `timeout`. A reply with status != 0 becomes
+// a kFailed error carrying the host's reason. The channel must outlive the
+// run and be stopped before the agent's last frame.
+void attach_host_channel(scenario::EngineConfig& cfg, HostChannel& channel,
+                         std::chrono::milliseconds timeout);
+// The wire form of a kernel-read / kernel-write op (request_id left 0).
+wire::KernelOpRequest to_wire(const scenario::KernelOpSpec& op);
 
 }  // namespace ktstr::guest

@@ -11,7 +11,7 @@ std::span<const uint8_t> bytes(std::string_view s) {
 }  // namespace
 
 Status FrameSink::send(wire::MsgType type, std::span<const uint8_t> payload) {
-  return wire::write_frame(fd_, type, payload);
+  return writer_.write(type, payload);
 }
 
 Status FrameSink::send(wire::MsgType type, std::string_view payload) {
@@ -19,7 +19,7 @@ Status FrameSink::send(wire::MsgType type, std::string_view payload) {
 }
 
 Status FrameSink::stream(wire::MsgType type, std::span<const uint8_t> data) {
-  return wire::write_stream(fd_, type, data, kMaxChunk);
+  return writer_.write_stream(type, data, kMaxChunk);
 }
 
 Status FrameSink::stream(wire::MsgType type, std::string_view data) {

@@ -1,6 +1,8 @@
 // FrameSink: the agent's one way to put wire frames on the port (wire/writer.h
 // underneath): whole messages as one frame, output streams split into
-// frames of at most kMaxChunk bytes.
+// frames of at most kMaxChunk bytes. Thread-safe: each frame is written
+// whole under a mutex, so the scenario, the KALLSYMS sender and host
+// requests (host_channel.h) can share the port.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +12,7 @@
 
 #include "util/result.h"
 #include "wire/protocol.h"
+#include "wire/writer.h"
 
 namespace ktstr::guest {
 
@@ -17,7 +20,7 @@ class FrameSink {
  public:
   static constexpr size_t kMaxChunk = wire::kStreamChunk;
 
-  explicit FrameSink(int fd) : fd_(fd) {}  // does not own fd
+  explicit FrameSink(int fd) : writer_(fd) {}  // does not own fd
 
   // One frame (SYS_RDY, KERN_ADDRS, LIFECYCLE, EXIT, CRASH, ...).
   Status send(wire::MsgType type, std::span<const uint8_t> payload);
@@ -26,10 +29,10 @@ class FrameSink {
   Status stream(wire::MsgType type, std::span<const uint8_t> data);
   Status stream(wire::MsgType type, std::string_view data);
 
-  int fd() const { return fd_; }
+  int fd() const { return writer_.fd(); }
 
  private:
-  int fd_;
+  wire::FrameWriter writer_;
 };
 
 }  // namespace ktstr::guest

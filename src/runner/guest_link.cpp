@@ -33,6 +33,49 @@ void GuestLink::stop() {
   thread_.join();
 }
 
+namespace {
+
+// Writes all of `data` to a possibly non-blocking fd; fails after `stall`
+// without progress.
+Status write_fully(int fd, std::span<const uint8_t> data, std::chrono::milliseconds stall) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return io_error("writing to the guest port");
+    pollfd p{fd, POLLOUT, 0};
+    int r = ::poll(&p, 1, static_cast<int>(stall.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return io_error("polling the guest port");
+    if (r == 0)
+      return timeout_error("the guest port took no bytes for " + std::to_string(stall.count()) +
+                           " ms (" + std::to_string(off) + " of " + std::to_string(data.size()) +
+                           " written)");
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return unavailable("the guest port is closed");
+  }
+  return {};
+}
+
+}  // namespace
+
+Status GuestLink::send(wire::MsgType type, std::span<const uint8_t> payload) {
+  if (payload.size() > wire::kMaxPayload)
+    return invalid_argument("frame payload of " + std::to_string(payload.size()) +
+                            " bytes exceeds the 16 MiB limit");
+  const auto frame = wire::encode_frame(type, payload);
+  std::lock_guard lock(write_mu_);
+  if (acked_)
+    return unavailable(std::string(wire::type_name(static_cast<uint32_t>(type))) +
+                       " not sent: the guest already sent its last frame");
+  KTSTR_TRY(write_fully(bulk_fd_, frame, kSendTimeout),
+            "sending " + std::string(wire::type_name(static_cast<uint32_t>(type))));
+  return {};
+}
+
 GuestReport GuestLink::report() const {
   std::lock_guard lock(mu_);
   GuestReport r = report_;
@@ -101,7 +144,11 @@ void GuestLink::handle(wire::Frame&& frame) {
     // The agent waits for one byte back before powering off: only then does
     // it know every queued frame reached us (see guest/port.h).
     const uint8_t ack = 1;
-    (void)!::write(bulk_fd_, &ack, 1);
+    {
+      std::lock_guard lock(write_mu_);  // never inside a reply frame
+      acked_ = true;
+      (void)!::write(bulk_fd_, &ack, 1);
+    }
     finished_.fire();
   }
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -58,6 +59,13 @@ class GuestLink {
   const wire::Latch& closed() const { return closed_; }
   // Stops reading (idempotent); after it, report() is final.
   void stop();
+  // Writes one frame to the guest (SNAPSHOT_REPLY, KERNEL_OP_REPLY): whole,
+  // under the same mutex as the EXIT/CRASH ack so the two never interleave.
+  // The port may be non-blocking: waits for room up to kSendTimeout of no
+  // progress, then fails. Refused once the guest sent EXIT or CRASH: the
+  // agent then reads any byte as the ack of its last frame (guest/port.h).
+  Status send(wire::MsgType type, std::span<const uint8_t> payload);
+  static constexpr std::chrono::milliseconds kSendTimeout{5000};
   GuestReport report() const;
 
  private:
@@ -72,6 +80,8 @@ class GuestLink {
   wire::Latch finished_;
   wire::Latch closed_;
   UniqueFd stop_fd_;  // eventfd that wakes the reader to stop
+  std::mutex write_mu_;  // every write to bulk_fd_: replies and the ack
+  bool acked_ = false;   // under write_mu_: the ack went out, no more frames
   mutable std::mutex mu_;
   GuestReport report_;
   std::thread thread_;

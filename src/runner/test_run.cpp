@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cgroup/detect.h"
+#include "freeze/assert.h"
 #include "scenario/toml_writer.h"
 #include "scheduler/lookup.h"
 #include "topology/host.h"
@@ -205,6 +206,63 @@ TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
   return t;
 }
 
+namespace {
+
+// The newest snapshot, compact: what the scheduler looked like last.
+std::string last_snapshot_text(const Observation& o) {
+  if (o.snapshots.empty()) return "";
+  const freeze::Snapshot& snap = o.snapshots.back();
+  std::string out = "  last snapshot '" + snap.name + "' (step " + std::to_string(snap.step) + ", " +
+                    std::to_string(snap.t_ms) + " ms):\n";
+  for (auto& c : snap.sched.cpus) {
+    out += "    cpu " + std::to_string(c.cpu) + ": nr_running " +
+           (c.nr_running ? std::to_string(*c.nr_running) : "?") + ", scx " +
+           (c.scx_nr_running ? std::to_string(*c.scx_nr_running) : "?") + ", local dsq " +
+           (c.local_dsq_depth ? std::to_string(*c.local_dsq_depth) : "?") + "\n";
+  }
+  for (auto& m : snap.maps) {
+    std::string v = m.value.is_null() ? "(" + m.note + ")" : m.value.dump();
+    if (v.size() > 300) v = v.substr(0, 300) + "...";
+    out += "    map " + m.name + ": " + v + "\n";
+  }
+  return out;
+}
+
+void fail_with(TestOutcome& t, const std::string& reason) {
+  if (t.verdict == Verdict::kPass) {
+    t.verdict = Verdict::kFail;
+    t.reason = reason;
+  }
+}
+
+}  // namespace
+
+void judge_observation(const scenario::Scenario& s, const Observation& o, bool sched_ext,
+                       bool emulated, TestOutcome& t) {
+  if (t.verdict == Verdict::kSkip) return;
+  std::string details;
+  if (sched_ext && o.attached) {
+    t.monitor = monitor::evaluate(o.timeline, check::resolve(t.thresholds), emulated);
+    if (!t.monitor.passed()) {
+      fail_with(t, (t.checks.passed && t.run.errors.empty() ? "passed scenario but " : "") +
+                       t.monitor.summary());
+      for (auto& f : t.monitor.failures) details += "  " + f.message + "\n";
+    }
+  }
+  for (size_t i = 0; i < s.asserts.size(); ++i) {
+    auto r = freeze::evaluate_assertion(s.asserts[i], o.snapshots, i);
+    SnapshotAssertionResult out{r.passed, r.message, r.detail};
+    if (!out.passed) {
+      fail_with(t, "snapshot assertion failed: " + out.message);
+      details += "  snapshot assertion failed: " + out.message + "\n";
+    }
+    t.assertions.push_back(std::move(out));
+  }
+  if (t.verdict == Verdict::kFail) details += last_snapshot_text(o);
+  for (auto& n : o.notes) details += "  monitor note: " + n + "\n";
+  t.details = details + t.details;
+}
+
 Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
                                    const SchedulerChoice* sched) {
   auto t0 = std::chrono::steady_clock::now();
@@ -223,6 +281,8 @@ Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
   vm.spec.mode = "scenario";
   vm.spec.scenario = scenario::to_toml(s);
   vm.spec.topology = vm.topology.to_string();
+  vm.observe.periodic_snapshots = s.snapshots;
+  vm.observe.workload_ms = s.duration_ms;
   if (sched) load_scheduler(vm, *sched);
   if (!vm.run_timeout.count())
     vm.run_timeout = std::chrono::seconds(120 + 3 * s.duration_ms / 1000);
@@ -242,6 +302,11 @@ Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
     } else {
       t = judge(s, *run, thresholds, result.accel == "tcg", vm.topology.num_cpus());
     }
+  }
+  t.thresholds = thresholds;
+  if (result.observation) {
+    judge_observation(s, *result.observation, sched && !sched->is_eevdf(), result.accel == "tcg", t);
+    t.observation = std::move(result.observation);
   }
   t.topology = vm.topology.to_string();
   if (sched) t.scheduler = sched->display();
@@ -290,6 +355,14 @@ nlohmann::json to_json(const TestOutcome& t) {
                   {"scenario_ms", t.run.elapsed_ms}};
   j["run"] = scenario::to_json(t.run);
   j["scheduler_report"] = t.scheduler_report;
+  if (t.observation) {
+    j["monitor"] = to_json(*t.observation);
+    j["monitor"]["verdict"] = monitor::to_json(t.monitor);
+    nlohmann::json asserts = nlohmann::json::array();
+    for (auto& a : t.assertions)
+      asserts.push_back({{"passed", a.passed}, {"message", a.message}, {"detail", a.detail}});
+    j["assertions"] = asserts;
+  }
   return j;
 }
 

@@ -13,6 +13,7 @@
 
 #include "check/checks.h"
 #include "check/thresholds.h"
+#include "monitor/checks.h"
 #include "runner/vm_run.h"
 #include "scenario/engine.h"
 #include "scenario/model.h"
@@ -46,6 +47,12 @@ void load_scheduler(VmRunRequest& vm, const SchedulerChoice& sched);
 Result<std::vector<SchedulerChoice>> all_profiles(std::string_view name_or_path);
 
 enum class Verdict { kPass, kFail, kSkip };
+
+struct SnapshotAssertionResult {
+  bool passed = false;
+  std::string message;  // one line; says what was expected and what was seen
+  nlohmann::json detail;
+};
 std::string_view to_string(Verdict v);
 
 struct TestOutcome {
@@ -65,6 +72,11 @@ struct TestOutcome {
   // What the guest saw of the scheduler (attach time, death, log tail);
   // null under EEVDF.
   nlohmann::json scheduler_report;
+  // What the host saw from outside (VM runs with observation on).
+  std::optional<Observation> observation;
+  monitor::MonitorVerdict monitor;  // evaluated for sched_ext runs only
+  // Snapshot assertions of the scenario, in file order.
+  std::vector<SnapshotAssertionResult> assertions;
 };
 
 // Defaults, then the scheduler's, then the scenario's own (last set wins).
@@ -74,6 +86,12 @@ Result<check::Thresholds> thresholds_for(const scenario::Scenario& s,
 // Judges a finished run.
 TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
                   const check::Thresholds& thresholds, bool emulated, uint32_t cpus);
+
+// Adds what the host observed to a judged run: the monitor's checks
+// (sched_ext runs only: "passed scenario but monitor failed: ..."), the
+// scenario's snapshot assertions, and on failure the last snapshot.
+void judge_observation(const scenario::Scenario& s, const Observation& o, bool sched_ext,
+                       bool emulated, TestOutcome& t);
 
 // Runs `s` in a fresh VM described by `vm` (its spec is replaced), under
 // `sched` (EEVDF when null).

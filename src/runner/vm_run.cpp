@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 
 #include "kernel/cache.h"
@@ -14,6 +15,7 @@
 #include "util/temp_dir.h"
 #include "vm/machine.h"
 #include "vm/qemu_command.h"
+#include "wire/messages.h"
 #include "wire/sinks.h"
 
 namespace ktstr::runner {
@@ -41,7 +43,8 @@ void warn_config(const kernel::KernelEntry& k, const VmRunRequest& req) {
   for (auto& w : check.warnings) req.on_info("kernel " + k.key + ": " + w);
 }
 
-Result<std::filesystem::path> build_initrd(const VmRunRequest& req, const std::filesystem::path& run_dir) {
+Result<std::filesystem::path> build_initrd(const VmRunRequest& req, const guest::RunSpec& spec,
+                                           const std::filesystem::path& run_dir) {
   initramfs::BaseSpec base;
   initramfs::OverlaySpec overlay;
   overlay.includes = req.includes;
@@ -56,7 +59,7 @@ Result<std::filesystem::path> build_initrd(const VmRunRequest& req, const std::f
   }
   KTSTR_ASSIGN(auto base_path, initramfs::build_base(base, kernel::cache_root() / ".initramfs"),
                "building the guest initramfs");
-  overlay.files.emplace_back(std::string(guest::kRunSpecPath), guest::to_json(req.spec));
+  overlay.files.emplace_back(std::string(guest::kRunSpecPath), guest::to_json(spec));
   auto overlay_path = run_dir / "overlay.cpio";
   KTSTR_TRY(initramfs::write_overlay(overlay, overlay_path), "building the per-run initramfs");
   auto initrd = run_dir / "initrd.cpio";
@@ -116,6 +119,7 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   spec.kernel = kern.image;
   spec.kaslr = req.kaslr;
   spec.console = req.spec.mode == "shell" ? vm::ConsoleMode::kStdio : vm::ConsoleMode::kPipe;
+  spec.gdbstub = req.observe.enabled;  // watchpoints for watch-snapshot
   {
     // Validate now, so bad input fails before anything starts; Machine::start
     // fills in the paths (shm prefix, sockets) itself.
@@ -130,7 +134,12 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   if (req.on_info) req.on_info("accelerator " + std::string(vm::to_string(accel.accel)) + ": " + accel.reason);
 
   KTSTR_ASSIGN(TempDir run_dir, TempDir::create("ktstr-run-"));
-  KTSTR_ASSIGN(spec.initrd, build_initrd(req, run_dir.path()));
+  // The guest sends its symbols only when the host has none for this kernel.
+  guest::RunSpec run_spec = req.spec;
+  const auto symbol_cache = kern.cached ? symbol_cache_path(kern.dir) : std::filesystem::path();
+  if (req.observe.enabled)
+    run_spec.send_kallsyms = symbol_cache.empty() || !std::filesystem::exists(symbol_cache);
+  KTSTR_ASSIGN(spec.initrd, build_initrd(req, run_spec, run_dir.path()));
 
   wire::SinksConfig sink_cfg;
   sink_cfg.link_text = kern.link_text.value_or(0);
@@ -154,7 +163,26 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   GuestLinkCallbacks cb;
   cb.on_stdout = req.on_stdout;
   cb.on_stderr = req.on_stderr;
+  // The observer is created after the link; the callback reaches it through
+  // this pointer (set once, before the guest can send LIFECYCLE frames that matter).
+  std::atomic<Observer*> observer_ptr{nullptr};
+  cb.on_entry = [&observer_ptr](const wire::VerdictEntry& e) {
+    if (e.msg_type != static_cast<uint32_t>(wire::MsgType::kLifecycle) || !e.crc_ok) return;
+    auto life = wire::decode_lifecycle(e.payload);
+    if (!life.ok() || life->phase != wire::LifecyclePhase::kScenarioDone) return;
+    if (Observer* o = observer_ptr.load()) o->scenario_done();
+  };
   KTSTR_ASSIGN(auto link, GuestLink::start(machine.bulk_fd(), *sinks, cb));
+  std::unique_ptr<Observer> observer;
+  if (req.observe.enabled) {
+    ObserverContext octx{machine, *sinks,
+                         [&link](wire::MsgType t, std::span<const uint8_t> p) { return link->send(t, p); },
+                         kern.btf, kern.config, kern.system_map, symbol_cache,
+                         kern.link_text.value_or(0), req.topology.num_cpus(),
+                         accel.accel != vm::Accel::kKvm};
+    observer = Observer::start(std::move(octx), req.observe);
+    observer_ptr.store(observer.get());
+  }
 
   auto boot_timeout = req.boot_timeout.count() ? req.boot_timeout : default_boot_timeout(accel.accel);
   auto run_timeout = req.run_timeout.count() ? req.run_timeout : default_run_timeout(accel.accel);
@@ -210,6 +238,12 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
                                     std::to_string(run_timeout.count()) + " s");
   }
 
+  if (observer) {
+    observer_ptr.store(nullptr);
+    // Before QEMU goes away: the observer talks QMP and reads guest RAM.
+    observer->stop();
+    result.observation = observer->result();
+  }
   if (finished) {
     // The agent powers off after EXIT: give it time, then end QEMU ourselves.
     auto st = machine.wait_exit(vm::deadline_in(milliseconds(accel.accel == vm::Accel::kKvm ? 10000 : 60000)));

@@ -16,6 +16,7 @@
 
 #include "guest/run_spec.h"
 #include "initramfs/builder.h"
+#include "runner/observer.h"
 #include "topology/topology.h"
 #include "util/result.h"
 #include "vm/accel.h"
@@ -41,6 +42,8 @@ struct VmRunRequest {
   std::function<void(std::span<const uint8_t>)> on_stdout;
   std::function<void(std::span<const uint8_t>)> on_stderr;
   std::function<void(std::string_view)> on_info;  // one-line notes ("using TCG: ...")
+  // Watch the guest kernel from the host (monitor, snapshots, kernel ops).
+  ObserveOptions observe;
 };
 
 enum class Outcome {
@@ -71,6 +74,7 @@ struct VmRunResult {
   std::vector<std::string> console_tail;    // last kernel console lines
   std::vector<wire::VerdictEntry> entries;  // verdict data (LIFECYCLE, DMESG, ...)
   std::vector<std::string> qemu_argv;
+  std::optional<Observation> observation;  // when VmRunRequest::observe.enabled
 };
 
 // Errors are for bad input and broken set-up (no kernel, no agent, QEMU

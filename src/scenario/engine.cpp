@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <random>
 #include <thread>
 
 #include "cgroup/tree.h"
+#include "scenario/host_ops.h"
 #include "topology/cpuset_spec.h"
 #include "util/subprocess.h"
 #include "workload/knobs.h"
@@ -58,6 +60,7 @@ class Engine {
   Status remove_cgroup(const std::string& name);
   Status run_payload(const ops::RunPayload& p);
   Status wait_payload(const ops::WaitPayload& p);
+  void host_op(const Op& op);
   Result<CgroupState*> state(const std::string& name);
 
   // ---- helpers ----
@@ -84,6 +87,11 @@ class Engine {
   std::vector<std::string> errors_, notes_;
   std::vector<workload::WorkerReport> finished_reports_;  // from removed cgroups
   std::vector<CgroupRecord> removed_records_;
+  uint32_t step_ = 0;  // step index in force, for host request records
+  std::vector<HostRequest> host_requests_;
+  uint64_t host_requests_dropped_ = 0;
+  uint32_t host_failures_ = 0;
+  std::set<std::string> host_ops_skipped_;  // noted once per op kind
   Clock::time_point t0_;
   std::mt19937 rng_{0x6b747374};  // fixed seed: the same scenario picks the same CPUs
 };
@@ -286,6 +294,26 @@ Status Engine::wait_payload(const ops::WaitPayload& p) {
   return {};
 }
 
+// A host error is data for the host's asserts, not a failed run.
+void Engine::host_op(const Op& op) {
+  auto rec = run_host_op(op, cfg_, step_);
+  if (!rec) {
+    if (host_ops_skipped_.insert(std::string(op_name(op))).second)
+      note(describe_host_op(op) + ": needs a VM (host monitor); skipped" +
+           " (and every later " + std::string(op_name(op)) + " op)");
+    return;
+  }
+  // Loops can fail the same way thousands of times: note the first few.
+  constexpr uint32_t kNotedFailures = 20;
+  if (!rec->ok && ++host_failures_ <= kNotedFailures)
+    note(describe_host_op(op) + " failed: " + rec->error +
+         (host_failures_ == kNotedFailures ? " (further host failures: see host_requests)" : ""));
+  if (host_requests_.size() < kMaxHostRequests)
+    host_requests_.push_back(std::move(*rec));
+  else
+    ++host_requests_dropped_;
+}
+
 Status Engine::apply(const Op& op) {
   return std::visit(
       [&](const auto& o) -> Status {
@@ -361,8 +389,9 @@ Status Engine::apply(const Op& op) {
           note("payload " + o.name + " killed: " + it->second.terminate().describe());
           payloads_.erase(it);
           return {};
-        } else if constexpr (std::is_same_v<T, ops::Snapshot>) {
-          note("snapshot '" + o.name + "': needs the host monitor (not in this build); skipped");
+        } else if constexpr (std::is_same_v<T, ops::Snapshot> || std::is_same_v<T, ops::WatchSnapshot> ||
+                             std::is_same_v<T, ops::KernelRead> || std::is_same_v<T, ops::KernelWrite>) {
+          host_op(op);
           return {};
         } else if constexpr (std::is_same_v<T, ops::FreezeWorker>) {
           KTSTR_ASSIGN(CgroupState * st, state(o.cgroup));
@@ -470,6 +499,7 @@ Result<ScenarioRun> Engine::run() {
 
   for (size_t i = 0; i < s_.steps.size() && !stop_requested(); ++i) {
     const Step& step = s_.steps[i];
+    step_ = static_cast<uint32_t>(i + 1);
     for (size_t k = 0; k < step.ops.size(); ++k)
       if (auto st = apply(step.ops[k]); !st.ok())
         fail("step " + std::to_string(i + 1) + " op " + std::to_string(k + 1) + " (" +
@@ -486,6 +516,8 @@ Result<ScenarioRun> Engine::run() {
   if (ev_.on_end) ev_.on_end();
   run.errors = std::move(errors_);
   run.notes = std::move(notes_);
+  run.host_requests = std::move(host_requests_);
+  run.host_requests_dropped = host_requests_dropped_;
   auto destroyed = tree_.destroy();
   if (!destroyed.ok()) run.errors.push_back("removing cgroups: " + destroyed.error().message());
   return run;
@@ -530,6 +562,15 @@ nlohmann::json to_json(const ScenarioRun& run) {
   }
   j["errors"] = run.errors;
   j["notes"] = run.notes;
+  auto& requests = j["host_requests"] = nlohmann::json::array();
+  for (auto& h : run.host_requests) {
+    nlohmann::json e = {{"op", h.op}, {"tag", h.tag}, {"step", h.step}, {"ok", h.ok}};
+    if (h.value) e["value"] = *h.value;
+    if (!h.detail.empty()) e["detail"] = h.detail;
+    if (!h.error.empty()) e["error"] = h.error;
+    requests.push_back(std::move(e));
+  }
+  j["host_requests_dropped"] = run.host_requests_dropped;
   j["scheduler"] = run.scheduler;
   return j;
 }
@@ -555,6 +596,20 @@ Result<ScenarioRun> scenario_run_from_json(const nlohmann::json& j) {
       run.reports.push_back(workload::report_from_json(r));
     run.errors = j.value("errors", std::vector<std::string>{});
     run.notes = j.value("notes", std::vector<std::string>{});
+    const auto requests = j.value("host_requests", nlohmann::json::array());
+    if (!requests.is_array()) return protocol_error("scenario result: host_requests is not an array");
+    for (auto& h : requests) {
+      if (run.host_requests.size() >= kMaxHostRequests) {
+        ++run.host_requests_dropped;
+        continue;
+      }
+      HostRequest r{h.value("op", ""), h.value("tag", ""), h.value("step", 0u), h.value("ok", false)};
+      if (h.contains("value")) r.value = h.at("value").get<uint64_t>();
+      r.detail = h.value("detail", "");
+      r.error = h.value("error", "");
+      run.host_requests.push_back(std::move(r));
+    }
+    run.host_requests_dropped += j.value("host_requests_dropped", uint64_t{0});
     if (j.contains("scheduler") && j["scheduler"].is_object()) run.scheduler = j["scheduler"];
     return run;
   } catch (const nlohmann::json::exception& e) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,13 +37,41 @@ struct EngineEvents {
   std::function<void(std::string_view)> log;  // notes and op failures, one line each
 };
 
+// Host requests: what snapshot, watch-snapshot, kernel-read and
+// kernel-write ops ask of the host monitor (VM runs only; the guest agent
+// fills them, see guest/host_channel.h). Each blocks until the host
+// answers or its deadline passes; an error (the host's refusal or no
+// answer) is recorded in ScenarioRun::host_requests and the run goes on.
+// Unset (host runs): the op is noted "needs a VM (host monitor)" and skipped.
+using SnapshotFn = std::function<Result<std::string>(const std::string& name)>;  // -> host's note
+using WatchFn = std::function<Result<std::string>(const std::string& symbol)>;   // -> host's note
+using KernelOpFn = std::function<Result<uint64_t>(const KernelOpSpec& op)>;      // -> value read (0 for writes)
+
 struct EngineConfig {
   topo::Topology topology;  // what cpuset specs resolve against
   std::filesystem::path cgroup_mount = "/sys/fs/cgroup";
   std::filesystem::path scratch_dir = "/tmp";  // io work types write here
   // Polled during holds; true ends the run early (Ctrl-C, scheduler death).
   std::function<bool()> should_stop;
+  SnapshotFn snapshot;
+  WatchFn watch;
+  KernelOpFn kernel_op;
 };
+
+// One host request an op made, as the run records it.
+struct HostRequest {
+  std::string op;    // "snapshot", "watch-snapshot", "kernel-read", "kernel-write"
+  std::string tag;   // snapshot name, watched symbol, or the kernel op's tag
+  uint32_t step = 0; // step index in force (1..N)
+  bool ok = false;
+  std::optional<uint64_t> value;  // kernel-read results
+  std::string detail;             // the host's note on success
+  std::string error;              // why it failed (host's reason, timeout)
+  bool operator==(const HostRequest&) const = default;
+};
+// Loop steps can repeat host ops for a long time: records beyond this are
+// counted in ScenarioRun::host_requests_dropped instead of kept.
+inline constexpr size_t kMaxHostRequests = 4096;
 
 // A cgroup as the checks need it: every CPU it was ever allowed (the union
 // of its cpusets over its life; empty = unconfined at some point) and the
@@ -66,6 +95,8 @@ struct ScenarioRun {
   std::vector<workload::WorkerReport> reports;
   std::vector<std::string> errors;  // ops that failed (the run fails with them)
   std::vector<std::string> notes;
+  std::vector<HostRequest> host_requests;  // in request order, at most kMaxHostRequests
+  uint64_t host_requests_dropped = 0;
   // What the agent saw of the scheduler under test (attach, death, log
   // tail); filled by the guest agent, null under EEVDF. Untrusted: the host
   // reads it defensively.

@@ -12,7 +12,10 @@ constexpr std::array<std::string_view, std::variant_size_v<Op>> kOpNames = {
     "add-cgroup", "remove-cgroup", "set-cpuset",     "clear-cpuset", "swap-cpusets",
     "spawn",      "stop-cgroup",   "set-affinity",   "spawn-host",   "move-all-tasks",
     "run-payload", "wait-payload", "kill-payload",   "snapshot",     "freeze-worker",
+    "watch-snapshot", "kernel-read", "kernel-write",
 };
+
+constexpr std::array<std::string_view, 4> kKernelTargets = {"symbol", "kva", "percpu", "task"};
 
 constexpr std::array<Category, 8> kCategories = {
     Category::kBasic,  Category::kCpuset,      Category::kDynamic,  Category::kStress,
@@ -22,11 +25,18 @@ constexpr std::array<std::string_view, 8> kCategoryNames = {
     "basic", "cpuset", "dynamic", "stress", "interaction", "affinity", "nested", "performance",
 };
 
-constexpr std::array<std::string_view, 11> kThresholdKeys = {
-    "starvation",       "max_spread_pct",          "max_gap_ms",
-    "isolation",        "max_throughput_cv",       "min_work_rate",
-    "max_p99_wake_latency_us", "max_wake_latency_cv", "min_iteration_rate",
-    "max_migration_ratio",     "min_numa_locality",
+// The same list as check::known_threshold_keys() (the guest does not link
+// the check module; tests/unit/runner keeps the two equal).
+constexpr std::array<std::string_view, 18> kThresholdKeys = {
+    "starvation",          "max_spread_pct",
+    "max_gap_ms",          "isolation",
+    "max_throughput_cv",   "min_work_rate",
+    "max_p99_wake_latency_us", "max_wake_latency_cv",
+    "min_iteration_rate",  "max_migration_ratio",
+    "min_numa_locality",   "monitor_warmup_samples",
+    "monitor_sustain_samples", "monitor_max_imbalance_ratio",
+    "monitor_max_local_dsq_depth", "monitor_stall",
+    "monitor_max_fallback_rate", "monitor_max_keep_last_rate",
 };
 
 constexpr uint32_t kMaxOverrideWorkers = 4096;
@@ -70,6 +80,27 @@ std::span<const std::string_view> op_names() { return kOpNames; }
 uint64_t Hold::resolve_ms(uint64_t scenario_ms) const {
   if (kind == Kind::kDuration || (kind == Kind::kLoop && duration_ms != 0)) return duration_ms;
   return static_cast<uint64_t>(std::llround(fraction * static_cast<double>(scenario_ms)));
+}
+
+std::string_view to_string(KernelOpSpec::Target t) { return kKernelTargets[static_cast<size_t>(t)]; }
+
+Result<KernelOpSpec::Target> parse_kernel_target(std::string_view name) {
+  for (size_t i = 0; i < kKernelTargets.size(); ++i)
+    if (kKernelTargets[i] == name) return static_cast<KernelOpSpec::Target>(i);
+  return invalid_argument("'" + std::string(name) +
+                          "' is not a target; use symbol, kva, percpu or task");
+}
+
+AssertionContext assertion_context(const Scenario& s) {
+  AssertionContext ctx;
+  ctx.periodic_snapshots = s.snapshots;
+  for (const auto& step : s.steps)
+    for (const auto& op : step.ops) {
+      if (const auto* snap = std::get_if<ops::Snapshot>(&op)) ctx.snapshot_names.push_back(snap->name);
+      if (const auto* watch = std::get_if<ops::WatchSnapshot>(&op))
+        ctx.watched_symbols.push_back(watch->symbol);
+    }
+  return ctx;
 }
 
 std::string_view to_string(Category c) { return kCategoryNames[static_cast<size_t>(c)]; }
@@ -161,7 +192,8 @@ bool operator==(const SpawnHost& a, const SpawnHost& b) {
 bool operator==(const Scenario& a, const Scenario& b) {
   return a.name == b.name && a.category == b.category && a.description == b.description &&
          a.duration_ms == b.duration_ms && a.requirements == b.requirements &&
-         a.thresholds == b.thresholds && a.backdrop == b.backdrop && a.steps == b.steps;
+         a.thresholds == b.thresholds && a.backdrop == b.backdrop && a.steps == b.steps &&
+         a.snapshots == b.snapshots && a.asserts == b.asserts;
 }
 
 // ---- overrides ----------------------------------------------------------------

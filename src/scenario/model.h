@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include "scenario/assertion.h"
 #include "scenario/values.h"
 #include "topology/cpuset.h"
 #include "topology/cpuset_spec.h"
@@ -43,6 +44,30 @@ struct CgroupDef {
   std::string_view leaf_name() const;
 };
 
+// What a kernel-read / kernel-write op addresses. The host resolves it
+// against the guest kernel (wire KERNEL_OP_REQUEST); field rules per target:
+//   kSymbol: symbol (+ optional field path into it)
+//   kKva:    address (a kernel virtual address, != 0)
+//   kPercpu: symbol (a per-CPU variable), field, cpu
+//   kTask:   field (into task_struct), pid
+struct KernelOpSpec {
+  enum class Access { kRead, kWrite };
+  enum class Target { kSymbol, kKva, kPercpu, kTask };
+  Access access = Access::kRead;
+  Target target = Target::kSymbol;
+  std::string symbol;
+  std::string field;  // e.g. "se.vruntime"
+  uint64_t address = 0;
+  uint32_t cpu = 0;
+  uint32_t pid = 0;
+  uint8_t width = 8;   // bytes: 1, 2, 4 or 8
+  uint64_t value = 0;  // kWrite; fits in width
+  std::string tag;     // names the result in ScenarioRun::host_requests
+  bool operator==(const KernelOpSpec&) const = default;
+};
+std::string_view to_string(KernelOpSpec::Target t);  // "symbol" | "kva" | "percpu" | "task"
+Result<KernelOpSpec::Target> parse_kernel_target(std::string_view name);
+
 // ---- Ops: what a step does before its hold. --------------------------------
 namespace ops {
 struct AddCgroup { CgroupDef cgroup; };
@@ -61,8 +86,15 @@ struct MoveAllTasks { std::string from, to; };
 struct RunPayload { std::string name; std::vector<std::string> argv; std::optional<std::string> cgroup; };
 struct WaitPayload { std::string name; uint32_t timeout_ms = 0; };
 struct KillPayload { std::string name; };
-// Reserved for the monitor: a named snapshot of scheduler state.
+// Host requests (VM runs only; see EngineConfig): the host freezes the VM
+// and captures scheduler state under `name`, for [[assert]] tables.
 struct Snapshot { std::string name; };
+// Asks the host to arm a write watchpoint on kernel symbol `symbol`; each
+// hit captures a snapshot ("watch:<symbol>#N").
+struct WatchSnapshot { std::string symbol; };
+// A read or write of guest kernel memory through the host (KernelOpSpec).
+struct KernelRead { KernelOpSpec spec; };
+struct KernelWrite { KernelOpSpec spec; };
 // TEST ONLY: SIGSTOP worker `worker` of `cgroup`, SIGCONT it duration_ms later.
 // Used to prove the gap check catches a stalled worker; never in the catalog.
 struct FreezeWorker { std::string cgroup; uint32_t worker = 0; uint32_t duration_ms = 0; };
@@ -89,6 +121,9 @@ inline bool operator==(const WaitPayload& a, const WaitPayload& b) {
 }
 inline bool operator==(const KillPayload& a, const KillPayload& b) { return a.name == b.name; }
 inline bool operator==(const Snapshot& a, const Snapshot& b) { return a.name == b.name; }
+inline bool operator==(const WatchSnapshot& a, const WatchSnapshot& b) { return a.symbol == b.symbol; }
+inline bool operator==(const KernelRead& a, const KernelRead& b) { return a.spec == b.spec; }
+inline bool operator==(const KernelWrite& a, const KernelWrite& b) { return a.spec == b.spec; }
 inline bool operator==(const FreezeWorker& a, const FreezeWorker& b) {
   return a.cgroup == b.cgroup && a.worker == b.worker && a.duration_ms == b.duration_ms;
 }
@@ -97,7 +132,8 @@ inline bool operator==(const FreezeWorker& a, const FreezeWorker& b) {
 using Op = std::variant<ops::AddCgroup, ops::RemoveCgroup, ops::SetCpuset, ops::ClearCpuset,
                         ops::SwapCpusets, ops::Spawn, ops::StopCgroup, ops::SetAffinity,
                         ops::SpawnHost, ops::MoveAllTasks, ops::RunPayload, ops::WaitPayload,
-                        ops::KillPayload, ops::Snapshot, ops::FreezeWorker>;
+                        ops::KillPayload, ops::Snapshot, ops::FreezeWorker, ops::WatchSnapshot,
+                        ops::KernelRead, ops::KernelWrite>;
 
 // The file name of an op ("add-cgroup", ...), by variant index.
 std::string_view op_name(const Op& op);
@@ -153,6 +189,7 @@ std::span<const std::string_view> known_threshold_keys();
 bool is_known_threshold(std::string_view key);
 
 inline constexpr uint32_t kDefaultDurationMs = 5000;
+inline constexpr uint32_t kMaxPeriodicSnapshots = 1000;
 
 struct Scenario {
   std::string name;  // [A-Za-z0-9_.-]+
@@ -163,6 +200,11 @@ struct Scenario {
   std::map<std::string, double> thresholds;
   std::vector<CgroupDef> backdrop;  // live for the whole run
   std::vector<Step> steps;          // none = hold the backdrop for the whole duration
+  // Periodic snapshots the host takes over the run (0 = none); the guest
+  // only carries the number. Asserts with series = "periodic" judge them.
+  uint32_t snapshots = 0;
+  // Judged by the host over the snapshots after the run (assertion.h).
+  std::vector<SnapshotAssertion> asserts;
 
   // Run-time overrides (--workers, --work-type, --duration); each returns a
   // modified copy. --workers sets the count of every cgroup that runs
@@ -184,6 +226,9 @@ bool same_cpuset(const topo::CpusetSpec& a, const topo::CpusetSpec& b);
 // Names of cgroups, payloads and scenarios: [A-Za-z0-9_.-]+, at most 64
 // characters, not "." or "..". `what` names the thing in the message.
 Status check_name(std::string_view name, std::string_view what);
+
+// The names an [[assert]] of `s` may refer to (assertion.h).
+AssertionContext assertion_context(const Scenario& s);
 
 // Resolves everything topology-dependent once, so a scenario that cannot
 // run on `topo` fails before the VM boots: every cpuset spec, exact

@@ -123,6 +123,8 @@ Scenario read_scenario(Diagnostics& d, const toml::table& t, const std::string& 
   }
   if (auto secs = r.number("duration_s", 0.001, 86400))
     s.duration_ms = static_cast<uint32_t>(std::llround(*secs * 1000));
+  if (auto n = r.integer("snapshots", 0, kMaxPeriodicSnapshots))
+    s.snapshots = static_cast<uint32_t>(*n);
 
   read_requirements(r, st);
   s.requirements = st.req;
@@ -170,6 +172,12 @@ Scenario read_scenario(Diagnostics& d, const toml::table& t, const std::string& 
       sr.finish();
       s.steps.push_back(std::move(step));
     }
+  }
+  if (const auto* asserts = table_array(r, "assert", "[[assert]] tables, one per check")) {
+    const AssertionContext ctx = assertion_context(s);
+    for (size_t i = 0; i < asserts->size(); ++i)
+      if (auto a = detail::read_assert(d, *asserts->get(i), detail::index_path(r.field("assert"), i), ctx))
+        s.asserts.push_back(std::move(*a));
   }
   r.finish();
   if (!st.runs_load)

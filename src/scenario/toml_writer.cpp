@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 namespace ktstr::scenario {
@@ -168,6 +169,59 @@ std::string cpuset_text(const topo::CpusetSpec& c) {
   return quote(c.text.empty() ? c.to_string() : c.text);
 }
 
+// Addresses in hex (they exceed TOML's signed integers); other values as
+// integers while they fit, hex strings beyond.
+std::string hex_text(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "\"0x%llx\"", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string u64_text(uint64_t v) {
+  return v <= static_cast<uint64_t>(INT64_MAX) ? std::to_string(v) : hex_text(v);
+}
+
+void kernel_op_fields(Inline& t, const KernelOpSpec& k) {
+  t.add("target", quote(to_string(k.target))).add("tag", quote(k.tag));
+  if (!k.symbol.empty()) t.add("symbol", quote(k.symbol));
+  if (!k.field.empty()) t.add("field", quote(k.field));
+  if (k.target == KernelOpSpec::Target::kKva) t.add("address", hex_text(k.address));
+  if (k.target == KernelOpSpec::Target::kPercpu) t.add("cpu", std::to_string(k.cpu));
+  if (k.target == KernelOpSpec::Target::kTask) t.add("pid", std::to_string(k.pid));
+  if (k.width != 8) t.add("width", std::to_string(k.width));
+  if (k.access == KernelOpSpec::Access::kWrite) t.add("value", u64_text(k.value));
+}
+
+std::string value_text(const AssertValue& v) {
+  if (const double* d = std::get_if<double>(&v)) return number_text(*d);
+  if (const bool* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  return quote(std::get<std::string>(v));
+}
+
+std::string assert_text(const SnapshotAssertion& a) {
+  std::string out = "\n[[assert]]\n";
+  auto line = [&](std::string_view key, const std::string& value) {
+    out += std::string(key) + " = " + value + "\n";
+  };
+  if (!a.snapshot.empty()) line("snapshot", quote(a.snapshot));
+  if (!a.snapshots.empty()) {
+    std::string list;
+    for (const auto& n : a.snapshots) list += (list.empty() ? "" : ", ") + quote(n);
+    line("snapshots", "[" + list + "]");
+  }
+  if (!a.series.empty()) line("series", quote(a.series));
+  line("path", quote(a.path));
+  if (a.kind) line("kind", quote(to_string(*a.kind)));
+  if (a.op) line("op", quote(to_string(*a.op)));
+  if (a.value) line("value", value_text(*a.value));
+  if (!a.path2.empty()) line("path2", quote(a.path2));
+  if (a.min) line("min", number_text(*a.min));
+  if (a.max) line("max", number_text(*a.max));
+  if (a.band) line("band", number_text(*a.band));
+  if (a.tolerance) line("tolerance", number_text(*a.tolerance));
+  return out;
+}
+
 std::string op_text(const Op& op) {
   Inline t;
   t.add("op", quote(op_name(op)));
@@ -200,6 +254,11 @@ std::string op_text(const Op& op) {
         } else if constexpr (std::is_same_v<T, ops::KillPayload> ||
                              std::is_same_v<T, ops::Snapshot>) {
           t.add("name", quote(o.name));
+        } else if constexpr (std::is_same_v<T, ops::WatchSnapshot>) {
+          t.add("symbol", quote(o.symbol));
+        } else if constexpr (std::is_same_v<T, ops::KernelRead> ||
+                             std::is_same_v<T, ops::KernelWrite>) {
+          kernel_op_fields(t, o.spec);
         } else if constexpr (std::is_same_v<T, ops::FreezeWorker>) {
           t.add("cgroup", quote(o.cgroup))
               .add("worker", std::to_string(o.worker))
@@ -230,6 +289,7 @@ std::string to_toml(const Scenario& s) {
   out += "category = " + quote(to_string(s.category)) + "\n";
   out += "description = " + quote(s.description) + "\n";
   out += "duration_s = " + seconds_text(s.duration_ms) + "\n";
+  if (s.snapshots) out += "snapshots = " + std::to_string(s.snapshots) + "\n";
 
   const Requirements& r = s.requirements;
   if (!r.empty()) {
@@ -254,6 +314,7 @@ std::string to_toml(const Scenario& s) {
     for (const auto& op : step.ops) out += "  " + op_text(op) + ",\n";
     out += "]\n";
   }
+  for (const auto& a : s.asserts) out += assert_text(a);
   return out;
 }
 

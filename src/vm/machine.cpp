@@ -240,6 +240,8 @@ Result<Machine> Machine::start(MachineSpec spec, StartOptions options) {
   spec.qmp_socket = m->dir.path() / "qmp.sock";
   spec.console_socket =
       spec.console == ConsoleMode::kPipe ? m->dir.path() / "console.sock" : std::filesystem::path();
+  // QEMU listens on this one (a debugger connects later, if at all).
+  spec.gdb_socket = spec.gdbstub ? m->dir.path() / "gdb.sock" : std::filesystem::path();
   KTSTR_TRY(validate(spec));
   for (auto [field, path] :
        {std::pair{"kernel", &spec.kernel}, std::pair{"initrd", &spec.initrd}}) {
@@ -344,6 +346,7 @@ const MachineSpec& Machine::spec() const { return impl_->spec; }
 const std::vector<std::string>& Machine::argv() const { return impl_->argv; }
 pid_t Machine::qemu_pid() const { return impl_->pid; }
 int Machine::bulk_fd() const { return impl_->bulk_fd.get(); }
+std::filesystem::path Machine::gdb_socket() const { return impl_->spec.gdb_socket; }
 Qmp& Machine::qmp() { return impl_->qmp; }
 
 std::vector<std::string> Machine::console_tail() const {

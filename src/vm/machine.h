@@ -52,7 +52,8 @@ struct StartOptions {
 class Machine {
  public:
   // `spec` needs everything but the paths: shm_prefix, bulk_socket,
-  // qmp_socket and console_socket are (over)written here. First removes
+  // qmp_socket, console_socket and gdb_socket (set iff spec.gdbstub) are
+  // (over)written here. First removes
   // shm files and temp dirs left by dead ktstr processes (SIGKILLed ones). If QEMU exits
   // before connecting, the error carries its stderr.
   static Result<Machine> start(MachineSpec spec, StartOptions options = {});
@@ -72,6 +73,9 @@ class Machine {
   // Host end of the guest's virtio port "ktstr.bulk" (stream socket, owned
   // by the Machine; valid until it is destroyed).
   int bulk_fd() const;
+  // QEMU's gdbstub socket when spec.gdbstub was set (QEMU listens; connect
+  // with freeze::GdbClient); empty otherwise. Attaching stops the VM.
+  std::filesystem::path gdb_socket() const;
   Qmp& qmp();
 
   // Console (empty / nullopt in kStdio mode).

@@ -109,6 +109,7 @@ Status validate(const MachineSpec& spec) {
   KTSTR_TRY(validate_path_field("qmp_socket", spec.qmp_socket));
   if (spec.console == ConsoleMode::kPipe)
     KTSTR_TRY(validate_path_field("console_socket", spec.console_socket));
+  if (!spec.gdb_socket.empty()) KTSTR_TRY(validate_path_field("gdb_socket", spec.gdb_socket));
   if (spec.cmdline_extra.find_first_of("\r\n") != std::string::npos)
     return invalid_argument(
         "cmdline_extra contains a newline; the kernel command line is one line");
@@ -218,6 +219,10 @@ std::vector<std::string> qemu_argv(const MachineSpec& spec) {
        fmt::format("virtserialport,bus=vser.0,chardev=bulk,name={}", kBulkPortName)});
   add({"-chardev", "socket,id=qmp,path=" + opt_escape(spec.qmp_socket.string()), "-mon",
        "chardev=qmp,mode=control"});
+  if (!spec.gdb_socket.empty())
+    add({"-chardev",
+         "socket,id=gdb0,path=" + opt_escape(spec.gdb_socket.string()) + ",server=on,wait=off",
+         "-gdb", "chardev:gdb0"});
   if (spec.start_paused) a.push_back("-S");
   return a;
 }

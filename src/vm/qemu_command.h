@@ -58,6 +58,12 @@ struct MachineSpec {
   std::filesystem::path qmp_socket;
   std::filesystem::path console_socket;
   ConsoleMode console = ConsoleMode::kPipe;
+  // Request a gdbstub (the freeze coordinator's write watchpoints); Machine
+  // then fills gdb_socket. When gdb_socket is non-empty QEMU LISTENS on it
+  // (server=on,wait=off: the VM does not wait for a debugger) and stops the
+  // VM whenever a gdb client attaches.
+  bool gdbstub = false;
+  std::filesystem::path gdb_socket;
 };
 
 // The virtio-serial port name the guest finds in /sys/class/virtio-ports/*/name.

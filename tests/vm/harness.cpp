@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -99,6 +100,24 @@ bool process_exists(pid_t pid) {
   if (!stat.ok()) return false;
   auto close = stat->rfind(')');
   return close == std::string::npos || stat->size() < close + 3 || (*stat)[close + 2] != 'Z';
+}
+
+std::filesystem::path scheduler_dir() {
+  return std::filesystem::path(KTSTR_BIN).parent_path() / "schedulers";
+}
+
+std::optional<std::string> scheduler_missing(const char* name) {
+  auto bin = scheduler_dir() / name;
+  if (::access(bin.c_str(), X_OK) == 0) return std::nullopt;
+  auto why = read_file(scheduler_dir() / "schedulers.info");
+  return bin.string() + " was not built (" + (why.ok() ? *why : "no schedulers.info") + ")";
+}
+
+nlohmann::json read_json(const std::filesystem::path& file) {
+  auto text = read_file(file);
+  if (!text.ok()) return nlohmann::json();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_discarded() ? nlohmann::json() : j;
 }
 
 }  // namespace ktstr::vmtest

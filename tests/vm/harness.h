@@ -5,8 +5,11 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "util/subprocess.h"
 #include "util/temp_dir.h"
@@ -45,5 +48,18 @@ std::vector<pid_t> children_of(pid_t pid);
 // Polls `pred` every 50 ms until true or the deadline; returns the last value.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds deadline);
 bool process_exists(pid_t pid);
+
+// Where `make` put the in-tree schedulers (bin/schedulers beside ktstr).
+std::filesystem::path scheduler_dir();
+// Why scheduler binary `name` cannot be used (not built), or nullopt.
+std::optional<std::string> scheduler_missing(const char* name);
+// Skips the calling test when the scheduler binary was not built.
+#define KTSTR_REQUIRE_SCHEDULER(name)                                         \
+  do {                                                                        \
+    if (auto why_ = ::ktstr::vmtest::scheduler_missing(name)) GTEST_SKIP() << *why_; \
+  } while (0)
+
+// Parsed JSON file (a sidecar); null when missing or not JSON.
+nlohmann::json read_json(const std::filesystem::path& file);
 
 }  // namespace ktstr::vmtest

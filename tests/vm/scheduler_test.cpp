@@ -14,24 +14,7 @@ namespace {
 
 using nlohmann::json;
 
-// `make` builds the schedulers into bin/schedulers beside ktstr.
-std::filesystem::path scheduler_dir() {
-  return std::filesystem::path(KTSTR_BIN).parent_path() / "schedulers";
-}
-
-void require_scheduler(const char* name) {
-  auto bin = scheduler_dir() / name;
-  if (::access(bin.c_str(), X_OK) != 0) {
-    auto why = read_file(scheduler_dir() / "schedulers.info");
-    GTEST_SKIP() << bin << " was not built (" << (why.ok() ? *why : "no schedulers.info") << ")";
-  }
-}
-
-json sidecar(const std::filesystem::path& dir, const std::string& file) {
-  auto text = read_file(dir / file);
-  if (!text.ok()) return json();
-  return json::parse(*text, nullptr, false);
-}
+json sidecar(const std::filesystem::path& dir, const std::string& file) { return read_json(dir / file); }
 
 struct Healthy {
   const char* scheduler;
@@ -41,7 +24,7 @@ struct Healthy {
 class HealthyScheduler : public ::testing::TestWithParam<Healthy> {};
 
 TEST_P(HealthyScheduler, PassesCoreScenarios) {
-  require_scheduler(GetParam().binary);
+  KTSTR_REQUIRE_SCHEDULER(GetParam().binary);
   Sandbox box;
   auto out = box.tmpdir() / "results";
   auto r = box.run({"test", "--topology", "1n2l2c1t", "--scheduler", GetParam().scheduler, "--out",
@@ -76,7 +59,7 @@ std::pair<KtstrRun, json> fixture_run(const Sandbox& box, const std::string& kno
 }
 
 TEST(SchedulerFailure, StalledCgroupIsCaughtEarly) {
-  require_scheduler("ktstr_fixture");
+  KTSTR_REQUIRE_SCHEDULER("ktstr_fixture");
   Sandbox box;
   // Watchdog 3 s: the kernel ejects the scheduler long before steady's 5 s
   // would end... under TCG the ejection itself takes a few seconds more.
@@ -93,7 +76,7 @@ TEST(SchedulerFailure, StalledCgroupIsCaughtEarly) {
 }
 
 TEST(SchedulerFailure, ExitAfterGivesTheSchedulersReason) {
-  require_scheduler("ktstr_fixture");
+  KTSTR_REQUIRE_SCHEDULER("ktstr_fixture");
   Sandbox box;
   auto [r, j] = fixture_run(box, "--exit-after 1500");
   EXPECT_EQ(r.status.code, 1) << r.out << r.err;
@@ -104,7 +87,7 @@ TEST(SchedulerFailure, ExitAfterGivesTheSchedulersReason) {
 }
 
 TEST(SchedulerFailure, CrashAfterEndsTheRunEarly) {
-  require_scheduler("ktstr_fixture");
+  KTSTR_REQUIRE_SCHEDULER("ktstr_fixture");
   Sandbox box;
   auto [r, j] = fixture_run(box, "--crash-after 1500", {"--duration", "20"});
   EXPECT_EQ(r.status.code, 1) << r.out << r.err;

@@ -56,5 +56,9 @@ std::optional<CgroupDef> read_cgroup(Diagnostics& d, const toml::node& node,
 std::optional<Hold> read_hold(TableReader& step, std::string_view key);
 std::optional<Op> read_op(Diagnostics& d, const toml::node& node, const std::string& path,
                           bool in_loop, ParseState& st);
+// One [[assert]] table, checked against what the scenario defines (its
+// snapshot ops and periodic count, so the steps must be read first).
+std::optional<SnapshotAssertion> read_assert(Diagnostics& d, const toml::node& node,
+                                             const std::string& path, const AssertionContext& ctx);
 
 }  // namespace ktstr::scenario::detail

@@ -1,6 +1,7 @@
 // Reading step holds and ops from scenario files, with the static reference
 // checks: every cgroup or payload an op names must exist at that point.
 #include <algorithm>
+#include <charconv>
 
 #include "scenario/detail/parse_parts.h"
 
@@ -13,7 +14,7 @@ constexpr int64_t kMaxMs = 3'600'000;  // an hour: far beyond any sensible step
 // Ops that create or end something named cannot repeat every interval.
 bool repeatable(const std::string& op) {
   return op != "add-cgroup" && op != "remove-cgroup" && op != "run-payload" &&
-         op != "wait-payload" && op != "kill-payload";
+         op != "wait-payload" && op != "kill-payload" && op != "watch-snapshot";
 }
 
 class OpReader {
@@ -79,6 +80,166 @@ void add_workers(LiveCgroup* cg, const WorkerCount& c) {
     *cg->workers += c.count;
   else
     cg->workers.reset();
+}
+
+constexpr int64_t kMaxPid = 4'194'304;  // PID_MAX_LIMIT
+constexpr size_t kMaxSymbol = 512;      // KSYM_NAME_LEN
+constexpr size_t kMaxFieldPath = 256;
+constexpr size_t kMaxWatchSymbol = 64;  // the snapshot request's tag limit
+
+// A kernel symbol name as /proc/kallsyms prints it ("foo", "foo.isra.0").
+bool plausible_symbol(std::string_view s) {
+  if (s.empty() || s.size() > kMaxSymbol) return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '$';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A C member path: "se.vruntime", "scx.dsq_vtime", "cpus[2].x".
+bool plausible_field(std::string_view s) {
+  if (s.empty() || s.size() > kMaxFieldPath || s.front() == '.' || s.back() == '.' ||
+      s.find("..") != std::string_view::npos)
+    return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '[' || c == ']';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A 64-bit unsigned value: a TOML integer >= 0, or a string in hex
+// ("0xffffffff81000000": kernel addresses do not fit TOML's signed integers)
+// or decimal.
+std::optional<uint64_t> read_u64(TableReader& r, std::string_view key, const char* required_hint) {
+  const toml::node* n = r.get(key);
+  if (!n) {
+    if (required_hint) r.missing(key, required_hint);
+    return std::nullopt;
+  }
+  const std::string hint = "; write an integer >= 0 or a string such as \"0xffffffff81000000\"";
+  if (const auto* i = n->as_integer()) {
+    if (i->get() < 0) {
+      r.error(key, "is negative" + hint);
+      return std::nullopt;
+    }
+    return static_cast<uint64_t>(i->get());
+  }
+  const auto* str = n->as_string();
+  if (!str) {
+    r.error(key, "is " + std::string(type_name(*n)) + hint);
+    return std::nullopt;
+  }
+  std::string_view text = str->get();
+  int base = 10;
+  if (text.size() > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    text.remove_prefix(2);
+    base = 16;
+  }
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, base);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    r.error(key, "'" + std::string(str->get()) + "' is not a 64-bit unsigned number" + hint);
+    return std::nullopt;
+  }
+  return v;
+}
+
+// kernel-read / kernel-write: the target and the keys it needs (model.h,
+// KernelOpSpec); keys another target uses are errors, not ignored.
+KernelOpSpec read_kernel_op(OpReader& o, KernelOpSpec::Access access) {
+  TableReader& r = o.r();
+  using T = KernelOpSpec::Target;
+  KernelOpSpec k;
+  k.access = access;
+  auto target = r.parsed<T>("target", &parse_kernel_target,
+                            "add target = \"symbol\" (symbol, kva, percpu or task)");
+  if (auto tag = r.string("tag", "add tag = \"nr_running\" (names the result in the report)")) {
+    if (auto s = check_name(*tag, "tag"); !s.ok()) r.error("tag", s.error().message());
+    k.tag = *tag;
+  }
+  const bool has_symbol = r.get("symbol"), has_field = r.get("field"),
+             has_address = r.get("address"), has_cpu = r.get("cpu"), has_pid = r.get("pid");
+  if (has_symbol)
+    if (auto sym = r.string("symbol")) {
+      if (!plausible_symbol(*sym))
+        r.error("symbol", "'" + sym->substr(0, 40) + "' is not a kernel symbol name; use letters, "
+                          "digits, '_', '.' (at most 512 characters)");
+      k.symbol = *sym;
+    }
+  if (has_field)
+    if (auto f = r.string("field")) {
+      if (!plausible_field(*f))
+        r.error("field", "'" + f->substr(0, 40) + "' is not a member path; write e.g. "
+                         "\"se.vruntime\" (names, '.', [index])");
+      k.field = *f;
+    }
+  if (has_address)
+    if (auto a = read_u64(r, "address", nullptr)) {
+      if (*a == 0) r.error("address", "is 0; name a kernel virtual address");
+      k.address = *a;
+    }
+  if (has_cpu)
+    if (auto c = r.integer("cpu", 0, topo::kMaxVmCpus - 1)) {
+      k.cpu = static_cast<uint32_t>(*c);
+      need(r, "cpu", o.st(), "cpu " + std::to_string(*c), k.cpu + 1, 0, 0);
+    }
+  if (has_pid)
+    if (auto p = r.integer("pid", 1, kMaxPid)) k.pid = static_cast<uint32_t>(*p);
+  if (auto w = r.integer("width", 1, 8)) {
+    if (*w != 1 && *w != 2 && *w != 4 && *w != 8)
+      r.error("width", std::to_string(*w) + " is not a width; use 1, 2, 4 or 8 (bytes)");
+    else
+      k.width = static_cast<uint8_t>(*w);
+  }
+  if (access == KernelOpSpec::Access::kWrite) {
+    if (auto v = read_u64(r, "value", "add value = 1 (what to write)")) {
+      k.value = *v;
+      if (k.width < 8 && (*v >> (8 * k.width)) != 0)
+        r.error("value", std::to_string(*v) + " does not fit in width = " +
+                             std::to_string(k.width) + " bytes");
+    }
+  }
+  if (!target) return k;
+  k.target = *target;
+  const std::string name(to_string(*target));
+  auto require = [&](bool has, const char* key, const char* hint) {
+    if (!has) r.missing(key, std::string(hint) + " (target '" + name + "' needs it)");
+  };
+  auto refuse = [&](bool has, const char* key, const char* takes) {
+    if (has) r.error(key, "is not used by target '" + name + "'; it takes " + takes);
+  };
+  switch (*target) {
+    case T::kSymbol:
+      require(has_symbol, "symbol", "add symbol = \"nr_cpu_ids\"");
+      refuse(has_address, "address", "symbol and an optional field");
+      refuse(has_cpu, "cpu", "symbol and an optional field");
+      refuse(has_pid, "pid", "symbol and an optional field");
+      break;
+    case T::kKva:
+      require(has_address, "address", "add address = \"0xffffffff82000000\"");
+      for (auto key : {"symbol", "field", "cpu", "pid"})
+        refuse(r.get(key) != nullptr, key, "address");
+      break;
+    case T::kPercpu:
+      require(has_symbol, "symbol", "add symbol = \"runqueues\" (a per-CPU variable)");
+      require(has_field, "field", "add field = \"nr_running\"");
+      require(has_cpu, "cpu", "add cpu = 0");
+      refuse(has_address, "address", "symbol, field and cpu");
+      refuse(has_pid, "pid", "symbol, field and cpu");
+      break;
+    case T::kTask:
+      require(has_field, "field", "add field = \"se.vruntime\"");
+      require(has_pid, "pid", "add pid = 1");
+      refuse(has_symbol, "symbol", "field and pid");
+      refuse(has_address, "address", "field and pid");
+      refuse(has_cpu, "cpu", "field and pid");
+      break;
+  }
+  return k;
 }
 
 // Reads the op-specific fields of `op` (already known to be a valid name).
@@ -236,6 +397,20 @@ Op read_fields(const std::string& op, OpReader& o, Diagnostics& d) {
     }
     return snap;
   }
+  if (op == "watch-snapshot") {
+    ops::WatchSnapshot watch;
+    if (auto sym = r.string("symbol", "add symbol = \"scx_watchdog_timeout\" (the kernel "
+                                      "variable to watch for writes)")) {
+      if (!plausible_symbol(*sym) || sym->size() > kMaxWatchSymbol)
+        r.error("symbol", "'" + sym->substr(0, 40) + "' is not a kernel symbol name of at most " +
+                              std::to_string(kMaxWatchSymbol) +
+                              " characters (letters, digits, '_', '.')");
+      watch.symbol = *sym;
+    }
+    return watch;
+  }
+  if (op == "kernel-read") return ops::KernelRead{read_kernel_op(o, KernelOpSpec::Access::kRead)};
+  if (op == "kernel-write") return ops::KernelWrite{read_kernel_op(o, KernelOpSpec::Access::kWrite)};
   // freeze-worker (test only)
   ops::FreezeWorker freeze;
   auto name = o.cgroup("cgroup", true, kCgroup);

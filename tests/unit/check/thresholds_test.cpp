@@ -42,6 +42,13 @@ TEST(Thresholds, DefaultsWhenNothingIsSet) {
   EXPECT_FALSE(l.min_iteration_rate);
   EXPECT_FALSE(l.max_migration_ratio);
   EXPECT_FALSE(l.min_numa_locality);
+  EXPECT_EQ(l.monitor_warmup_samples, 20.0);
+  EXPECT_EQ(l.monitor_sustain_samples, 5.0);
+  EXPECT_EQ(l.monitor_max_imbalance_ratio, 4.0);
+  EXPECT_EQ(l.monitor_max_local_dsq_depth, 50.0);
+  EXPECT_TRUE(l.monitor_stall);
+  EXPECT_EQ(l.monitor_max_fallback_rate, 200.0);
+  EXPECT_EQ(l.monitor_max_keep_last_rate, 100.0);
   EXPECT_FALSE(Thresholds{}.max_gap_ms.is_set());
 }
 
@@ -56,7 +63,14 @@ TEST(Thresholds, KnownKeysInDisplayOrder) {
                                               "max_wake_latency_cv",
                                               "min_iteration_rate",
                                               "max_migration_ratio",
-                                              "min_numa_locality"};
+                                              "min_numa_locality",
+                                              "monitor_warmup_samples",
+                                              "monitor_sustain_samples",
+                                              "monitor_max_imbalance_ratio",
+                                              "monitor_max_local_dsq_depth",
+                                              "monitor_stall",
+                                              "monitor_max_fallback_rate",
+                                              "monitor_max_keep_last_rate"};
   EXPECT_EQ(known_threshold_keys(), want);
 }
 
@@ -71,7 +85,14 @@ TEST(Thresholds, ParseSetsEveryKnobWithItsOrigin) {
                               {"max_wake_latency_cv", 1.5},
                               {"min_iteration_rate", 10},
                               {"max_migration_ratio", 0.5},
-                              {"min_numa_locality", 0.9}},
+                              {"min_numa_locality", 0.9},
+                              {"monitor_warmup_samples", 10},
+                              {"monitor_sustain_samples", 3},
+                              {"monitor_max_imbalance_ratio", 2.5},
+                              {"monitor_max_local_dsq_depth", 8},
+                              {"monitor_stall", 0},
+                              {"monitor_max_fallback_rate", 1000},
+                              {"monitor_max_keep_last_rate", 0}},
                              Origin::kScheduler);
   EXPECT_EQ(t.max_gap_ms.origin, Origin::kScheduler);
   EXPECT_EQ(t.isolation.origin, Origin::kScheduler);
@@ -87,6 +108,38 @@ TEST(Thresholds, ParseSetsEveryKnobWithItsOrigin) {
   EXPECT_EQ(l.min_iteration_rate, 10.0);
   EXPECT_EQ(l.max_migration_ratio, 0.5);
   EXPECT_EQ(l.min_numa_locality, 0.9);
+  EXPECT_EQ(l.monitor_warmup_samples, 10.0);
+  EXPECT_EQ(l.monitor_sustain_samples, 3.0);
+  EXPECT_EQ(l.monitor_max_imbalance_ratio, 2.5);
+  EXPECT_EQ(l.monitor_max_local_dsq_depth, 8.0);
+  EXPECT_FALSE(l.monitor_stall);
+  EXPECT_EQ(l.monitor_max_fallback_rate, 1000.0);
+  EXPECT_EQ(l.monitor_max_keep_last_rate, 0.0);
+}
+
+TEST(Thresholds, MonitorKnobRanges) {
+  const Thresholds off = parse({{"monitor_max_imbalance_ratio", kInf},
+                                {"monitor_max_local_dsq_depth", kInf},
+                                {"monitor_max_fallback_rate", kInf},
+                                {"monitor_max_keep_last_rate", kInf},
+                                {"monitor_warmup_samples", 0}},
+                               Origin::kScenario);
+  const Limits l = resolve(off);
+  EXPECT_FALSE(l.monitor_max_imbalance_ratio);
+  EXPECT_FALSE(l.monitor_max_local_dsq_depth);
+  EXPECT_FALSE(l.monitor_max_fallback_rate);
+  EXPECT_FALSE(l.monitor_max_keep_last_rate);
+  EXPECT_EQ(l.monitor_warmup_samples, 0.0);
+  expect_error(parse_thresholds({{"monitor_sustain_samples", 0}}, Origin::kScenario),
+               "monitor_sustain_samples: 0 is out of range; use a value in 1..100000 samples");
+  expect_error(parse_thresholds({{"monitor_sustain_samples", 2.5}}, Origin::kScenario),
+               "monitor_sustain_samples: 2.5 is not a whole number of samples");
+  expect_error(parse_thresholds({{"monitor_warmup_samples", kInf}}, Origin::kScenario),
+               "monitor_warmup_samples: inf is out of range");
+  expect_error(parse_thresholds({{"monitor_max_imbalance_ratio", 0.5}}, Origin::kScenario),
+               "monitor_max_imbalance_ratio: 0.5 is out of range; use a value >= 1, or inf");
+  expect_error(parse_thresholds({{"monitor_stall", 2}}, Origin::kScenario),
+               "monitor_stall: 2 is not a switch");
 }
 
 TEST(Thresholds, MergeDefaultsThenSchedulerThenScenarioLastSetWins) {
@@ -193,6 +246,11 @@ TEST(Thresholds, TcgPolicyPerKnob) {
   for (auto k : {"max_throughput_cv", "min_work_rate", "max_p99_wake_latency_us",
                  "max_wake_latency_cv", "min_iteration_rate"})
     EXPECT_EQ(tcg_policy(k), TcgPolicy::kAdvisory) << k;
+  // The monitor widens its sustain window under TCG instead of scaling limits.
+  for (auto k : {"monitor_warmup_samples", "monitor_sustain_samples", "monitor_max_imbalance_ratio",
+                 "monitor_max_local_dsq_depth", "monitor_stall", "monitor_max_fallback_rate",
+                 "monitor_max_keep_last_rate"})
+    EXPECT_EQ(tcg_policy(k), TcgPolicy::kStrict) << k;
   EXPECT_EQ(tcg_policy("unknown"), TcgPolicy::kStrict);
   EXPECT_EQ(to_string(TcgPolicy::kAdvisory), "advisory");
   EXPECT_EQ(to_string(Origin::kScheduler), "scheduler");
@@ -264,6 +322,8 @@ TEST(Thresholds, ToJson) {
   EXPECT_EQ(j["isolation"]["value"], false);
   EXPECT_EQ(j["isolation"]["source"], "default");
   EXPECT_TRUE(j["min_numa_locality"]["value"].is_null());
+  EXPECT_EQ(j["monitor_sustain_samples"]["value"], 5.0);
+  EXPECT_EQ(j["monitor_stall"]["value"], true);
 }
 
 }  // namespace

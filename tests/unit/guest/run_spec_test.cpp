@@ -99,3 +99,38 @@ TEST(RunSpec, SchedulerRoundTripsAndIsStrict) {
 
 }  // namespace
 }  // namespace ktstr::guest
+
+namespace ktstr::guest {
+namespace {
+
+TEST(RunSpec, HostRequestFieldsRoundTrip) {
+  RunSpec spec;
+  EXPECT_FALSE(spec.send_kallsyms);
+  EXPECT_EQ(spec.host_request_timeout_ms, 30000u);
+  spec.send_kallsyms = true;
+  spec.host_request_timeout_ms = 1234;
+  auto back = parse_run_spec(to_json(spec));
+  ASSERT_TRUE(back.ok()) << back.error().message();
+  EXPECT_EQ(*back, spec);
+  RunSpec other = spec;
+  other.send_kallsyms = false;
+  EXPECT_FALSE(other == spec);
+  other = spec;
+  other.host_request_timeout_ms = 1;
+  EXPECT_FALSE(other == spec);
+}
+
+TEST(RunSpec, HostRequestFieldsAreTyped) {
+  auto a = parse_run_spec(R"({"send_kallsyms": 1})");
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().message().find("\"send_kallsyms\" must be true or false"), std::string::npos)
+      << a.error().message();
+  auto b = parse_run_spec(R"({"host_request_timeout_ms": -5})");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().message().find("\"host_request_timeout_ms\" must be an integer"),
+            std::string::npos)
+      << b.error().message();
+}
+
+}  // namespace
+}  // namespace ktstr::guest

@@ -104,7 +104,7 @@ TEST(Requirements, ExplainWhatIsMissing) {
 }
 
 TEST(Thresholds, KnownKeys) {
-  EXPECT_EQ(known_threshold_keys().size(), 11u);
+  EXPECT_EQ(known_threshold_keys().size(), 18u);
   for (auto k : {"starvation", "max_spread_pct", "max_gap_ms", "isolation", "max_throughput_cv",
                  "min_work_rate", "max_p99_wake_latency_us", "max_wake_latency_cv",
                  "min_iteration_rate", "max_migration_ratio", "min_numa_locality"})

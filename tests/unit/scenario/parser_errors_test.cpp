@@ -55,8 +55,8 @@ TEST(ParserErrors, UnknownKeysSuggestTheClosest) {
   ASSERT_EQ(errs.size(), 3u) << testing::PrintToString(errs);  // + missing workers
   EXPECT_EQ(errs[0], "t.toml:" + loc(text, "duraton_s") +
                          ": field 'duraton_s': unknown key; did you mean 'duration_s'? known keys "
-                         "here: name, category, description, duration_s, requires, thresholds, "
-                         "backdrop, step");
+                         "here: name, category, description, duration_s, snapshots, requires, "
+                         "thresholds, backdrop, step, assert");
   EXPECT_EQ(errs[1].rfind("t.toml:" + loc(text, "[[backdrop]]") +
                               ": field 'backdrop[0].workers': missing; add workers = 2",
                           0),

@@ -31,6 +31,7 @@ name = "kitchen_sink"
 category = "interaction"
 description = "Every \"field\" \\ and op, with unicode: é → ✓"
 duration_s = 3.217
+snapshots = 12
 [requires]
 min_cpus = 4
 min_llcs = 2
@@ -83,6 +84,14 @@ ops = [
   { op = "run-payload", name = "bench", argv = ["/bin/sh", "-c", "echo \"hi\"\tthere\n", "\u0001"], cgroup = "p/w" },
   { op = "snapshot", name = "mid" },
   { op = "freeze-worker", cgroup = "a", worker = 0, duration_ms = 1234 },
+  { op = "watch-snapshot", symbol = "scx_watchdog_timeout" },
+  { op = "kernel-read", target = "symbol", symbol = "nr_cpu_ids", width = 4, tag = "cpus" },
+  { op = "kernel-read", target = "symbol", symbol = "init_task", field = "se.vruntime", tag = "vr" },
+  { op = "kernel-read", target = "kva", address = "0xffffffff82a01000", width = 1, tag = "byte" },
+  { op = "kernel-read", target = "percpu", symbol = "runqueues", field = "nr_running", cpu = 3, tag = "rq3" },
+  { op = "kernel-read", target = "task", pid = 1, field = "scx.dsq_vtime", tag = "init_vtime" },
+  { op = "kernel-write", target = "symbol", symbol = "scx_slice_dfl", value = "0xffffffffffffffff", tag = "big" },
+  { op = "kernel-write", target = "percpu", symbol = "runqueues", field = "nr_running", cpu = 0, width = 2, value = 65535, tag = "w" },
 ]
 [[step]]
 hold = { duration_ms = 250 }
@@ -99,6 +108,55 @@ ops = [ { op = "swap-cpusets", a = "a", b = "p/w" } ]
 hold = { duration_ms = 100, every_ms = 10 }
 [[step]]
 hold = 0.0625
+ops = [ { op = "snapshot", name = "end" } ]
+[[assert]]
+snapshot = "mid"
+path = "global.nr_running"
+op = "lt"
+value = 5
+[[assert]]
+snapshot = "end"
+path = "maps.bss.mode"
+op = "eq"
+value = "fifo"
+[[assert]]
+snapshot = "watch:scx_watchdog_timeout#1"
+path = "globals.flag"
+op = "ne"
+value = true
+[[assert]]
+snapshots = ["mid", "end"]
+path = "cpus[0].nr_switches"
+kind = "non_decreasing"
+[[assert]]
+series = "periodic"
+path = "global.events"
+kind = "rate"
+min = 0.5
+[[assert]]
+series = "periodic"
+path = "global.nr_running"
+kind = "steady"
+band = 2
+[[assert]]
+series = "periodic"
+path = "global.load"
+kind = "converges"
+value = 1024
+tolerance = 64.5
+[[assert]]
+series = "periodic"
+path = "global.nr_running"
+kind = "always"
+op = "ge"
+value = -1
+[[assert]]
+snapshot = "mid"
+path = "cpus[0].nr_running"
+kind = "ratio"
+path2 = "cpus[1].nr_running"
+min = 0.25
+max = 4
 )";
 
 TEST(Writer, EveryFieldAndOpRoundTrips) {
@@ -112,6 +170,50 @@ TEST(Writer, EveryFieldAndOpRoundTrips) {
   for (const auto& step : s->steps)
     for (const auto& op : step.ops) seen.insert(op_name(op));
   EXPECT_EQ(seen.size(), op_names().size());
+  EXPECT_EQ(s->snapshots, 12u);
+  ASSERT_EQ(s->asserts.size(), 9u);
+  EXPECT_EQ(describe(s->asserts[0]), "snapshot 'mid' global.nr_running lt 5");
+  EXPECT_EQ(describe(s->asserts[8]),
+            "snapshot 'mid' cpus[0].nr_running ratio / cpus[1].nr_running min 0.25 max 4");
+  const auto* big = std::get_if<ops::KernelWrite>(&s->steps[0].ops[21]);
+  ASSERT_NE(big, nullptr);
+  EXPECT_EQ(big->spec.value, UINT64_MAX);
+  const auto* kva = std::get_if<ops::KernelRead>(&s->steps[0].ops[18]);
+  ASSERT_NE(kva, nullptr);
+  EXPECT_EQ(kva->spec.address, 0xffffffff82a01000ull);
+  EXPECT_EQ(kva->spec.width, 1);
+}
+
+TEST(Writer, HostOpsAndAssertsInCodeRoundTrip) {
+  Scenario s;
+  s.name = "coded_asserts";
+  s.description = "asserts built without a file";
+  s.snapshots = 3;
+  CgroupDef d;
+  d.name = "a";
+  s.backdrop.push_back(d);
+  KernelOpSpec k;
+  k.access = KernelOpSpec::Access::kWrite;
+  k.target = KernelOpSpec::Target::kKva;
+  k.address = 0xffff888000001000ull;
+  k.value = 7;
+  k.width = 4;
+  k.tag = "poke";
+  s.steps.push_back(Step{{ops::Snapshot{"s1"}, ops::KernelWrite{k}, ops::Snapshot{"s2"}},
+                         Hold::of_fraction(0.5)});
+  SnapshotAssertion a;
+  a.snapshots = {"s1", "s2"};
+  a.path = "global.x";
+  a.kind = AssertKind::kAlways;
+  a.op = CompareOp::kGt;
+  a.value = 0.1 + 0.2;
+  s.asserts.push_back(a);
+  SnapshotAssertion b;
+  b.series = "periodic";
+  b.path = "global.y";
+  b.kind = AssertKind::kNonDecreasing;
+  s.asserts.push_back(b);
+  expect_round_trip(s);
 }
 
 TEST(Writer, LeavesDefaultsOut) {

@@ -258,5 +258,25 @@ TEST_F(MachineTest, MovedMachineStillCleansUpOnce) {
   EXPECT_TRUE(dir_empty(shm_.path()));
 }
 
+TEST_F(MachineTest, GdbSocketOnlyWhenAsked) {
+  {
+    auto m = start(nullptr, options());
+    ASSERT_TRUE(m.ok()) << m.error().message();
+    EXPECT_TRUE(m->gdb_socket().empty());
+    EXPECT_TRUE(m->spec().gdb_socket.empty());
+    EXPECT_EQ(std::find(m->argv().begin(), m->argv().end(), "-gdb"), m->argv().end());
+  }
+  auto s = spec();
+  s.gdbstub = true;
+  s.gdb_socket = "/elsewhere/ignored.sock";  // Machine picks the path
+  auto m = Machine::start(s, options());
+  ASSERT_TRUE(m.ok()) << m.error().message();
+  EXPECT_EQ(m->gdb_socket(), m->spec().qmp_socket.parent_path() / "gdb.sock");
+  EXPECT_EQ(m->spec().gdb_socket, m->gdb_socket());
+  auto gdb = std::find(m->argv().begin(), m->argv().end(), "-gdb");
+  ASSERT_NE(gdb, m->argv().end());
+  EXPECT_EQ(*(gdb + 1), "chardev:gdb0");
+}
+
 }  // namespace
 }  // namespace ktstr::vm

@@ -311,5 +311,23 @@ TEST(GuestRamLayout, BelowThreeAndAHalfGiBStaysLow) {
   EXPECT_EQ(r[0].size, 3500ull << 20);
 }
 
+TEST(QemuArgv, GdbStubOnlyWhenASocketIsGiven) {
+  auto spec = make_spec("1n1l1c1t", 256);
+  auto a = qemu_argv(spec);
+  EXPECT_TRUE(values(a, "-gdb").empty());
+  EXPECT_TRUE(with_prefix(values(a, "-chardev"), "socket,id=gdb0").empty());
+
+  spec.gdb_socket = "/t/g,db.sock";
+  ASSERT_TRUE(validate(spec).ok());
+  a = qemu_argv(spec);
+  // QEMU listens without waiting: the VM boots with no debugger attached.
+  EXPECT_EQ(with_prefix(values(a, "-chardev"), "socket,id=gdb0"),
+            Strings{"socket,id=gdb0,path=/t/g,,db.sock,server=on,wait=off"});
+  EXPECT_EQ(values(a, "-gdb"), Strings{"chardev:gdb0"});
+
+  spec.gdb_socket = "/t/g\ndb.sock";
+  EXPECT_NE(error_of(spec).find("gdb_socket"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ktstr::vm
