@@ -118,6 +118,10 @@ Status write_monitor_json(const std::filesystem::path& file, const runner::TestO
     std::string stem = file.extension() == ".json" ? file.stem().string() : file.filename().string();
     path = file.parent_path() / (stem + "." + t.scenario + (t.scheduler == "eevdf" ? "" : "." + t.scheduler) + ".json");
   }
+  if (path.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+  }
   nlohmann::json j = t.observation ? runner::to_json(*t.observation) : nlohmann::json::object();
   if (t.observation) j["verdict"] = monitor::to_json(t.monitor);
   else j["notes"] = {"no observation: the run did not reach the guest kernel"};

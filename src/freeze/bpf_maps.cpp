@@ -130,6 +130,30 @@ struct ElementRenderer {
   }
 };
 
+// A stand-in BTF for maps declared with key_size/value_size only (no BTF
+// value type), like scx_simple's per-CPU `stats`: values of 1, 2, 4 or 8
+// bytes render as unsigned integers, other sizes as a list of bytes.
+struct RawValueType {
+  std::shared_ptr<const ksyms::KernelBtf> btf;
+  uint32_t type_id = 0;
+  std::string note;
+};
+Result<RawValueType> raw_value_type(uint32_t value_size) {
+  std::unique_ptr<struct btf, decltype(&btf__free)> b(btf__new_empty(), btf__free);
+  if (!b) return Error(Errc::kInternal, "btf__new_empty failed");
+  const bool scalar = value_size == 1 || value_size == 2 || value_size == 4 || value_size == 8;
+  int id = btf__add_int(b.get(), scalar ? "u64" : "u8", scalar ? value_size : 1, 0);
+  if (id > 0 && !scalar) id = btf__add_array(b.get(), id, id, value_size);
+  if (id <= 0) return Error(Errc::kInternal, "building a stand-in BTF failed");
+  uint32_t size = 0;
+  const void* raw = btf__raw_data(b.get(), &size);
+  KTSTR_ASSIGN(auto kb, ksyms::KernelBtf::from_bytes({static_cast<const uint8_t*>(raw), size}));
+  return RawValueType{std::make_shared<const ksyms::KernelBtf>(std::move(kb)), static_cast<uint32_t>(id),
+                      scalar ? fmt::format("no BTF value type: values shown as {}-byte unsigned integers",
+                                           value_size)
+                             : "no BTF value type: values shown as bytes"};
+}
+
 std::string join_notes(const std::vector<std::string>& parts, size_t failures) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
@@ -366,10 +390,16 @@ Result<MapDump> dump_bpf_map(const guestmem::KernelSpace& space, const monitor::
   };
   if (ref.map_type != kBpfMapTypeArray && ref.map_type != kBpfMapTypePercpuArray)
     return finish({fmt::format("map type {} not rendered", ref.type_name)});
-  if (ref.btf == 0 || ref.btf_value_type_id == 0) return finish({"map has no BTF value type"});
-
   std::shared_ptr<const ksyms::KernelBtf> btf;
-  if (cache != nullptr)
+  uint32_t value_type = ref.btf_value_type_id;
+  if (ref.btf == 0 || ref.btf_value_type_id == 0) {
+    auto raw = raw_value_type(ref.value_size);
+    if (!raw.ok()) return finish({raw.error().message()});
+    btf = raw->btf;
+    value_type = raw->type_id;
+    notes.push_back(raw->note);
+  }
+  if (!btf && cache != nullptr)
     if (auto it = cache->find(ref.btf); it != cache->end()) btf = it->second;
   if (!btf) {
     if (cache != nullptr && cache->size() >= limits.max_btfs)
@@ -380,15 +410,14 @@ Result<MapDump> dump_bpf_map(const guestmem::KernelSpace& space, const monitor::
     btf = std::move(loaded).value();
     if (cache != nullptr) (*cache)[ref.btf] = btf;
   }
-  auto type_size = btf->type_size(ref.btf_value_type_id);
+  auto type_size = btf->type_size(value_type);
   if (!type_size.ok())
-    return finish({fmt::format("value type {}: {}", ref.btf_value_type_id,
-                               type_size.error().message())});
+    return finish({fmt::format("value type {}: {}", value_type, type_size.error().message())});
   if (*type_size > ref.value_size)
     return finish({fmt::format("value type {} is {} bytes, map values are {}",
-                               btf->type_name(ref.btf_value_type_id), *type_size, ref.value_size)});
+                               btf->type_name(value_type), *type_size, ref.value_size)});
 
-  ElementRenderer render{*btf, ref.btf_value_type_id, limits.render, limits.max_nodes, notes};
+  ElementRenderer render{*btf, value_type, limits.render, limits.max_nodes, notes};
   if (ref.map_type == kBpfMapTypeArray)
     d.value = render_array(space, l, ref, render, limits, notes);
   else

@@ -1,5 +1,7 @@
 #include "freeze/coordinator.h"
 
+#include <charconv>
+
 #include <poll.h>
 #include <sys/eventfd.h>
 
@@ -236,8 +238,25 @@ void FreezeCoordinator::handle_snapshot_request(const wire::SnapshotRequest& req
 
   const std::string& symbol = req.tag;
   if (symbol.empty()) return fail("watch request without a kernel symbol");
-  auto addr = kernel_.symbols.find(symbol);
-  if (!addr) return fail(fmt::format("unknown kernel symbol '{}'", symbol));
+  // "name" or "name+offset" (decimal or 0x hex bytes): a field of a global.
+  const auto plus = symbol.find('+');
+  const std::string name = symbol.substr(0, plus);
+  uint64_t offset = 0;
+  if (plus != std::string::npos) {
+    std::string_view digits = std::string_view(symbol).substr(plus + 1);
+    int base = 10;
+    if (digits.starts_with("0x")) {
+      digits.remove_prefix(2);
+      base = 16;
+    }
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), offset, base);
+    if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || offset >= (1u << 20))
+      return fail(fmt::format("bad watch target '{}': write a symbol, or symbol+offset in bytes "
+                              "(e.g. jiffies+8, below 1 MiB)", symbol));
+  }
+  auto base_addr = kernel_.symbols.find(name);
+  if (!base_addr) return fail(fmt::format("unknown kernel symbol '{}'", name));
+  const std::optional<uint64_t> addr = *base_addr + offset;
   if (opt_.require_kernel_address && kernel_.space &&
       !guestmem::is_kernel_half(*addr, kernel_.space->layout().paging_levels))
     return fail(fmt::format(

@@ -317,7 +317,12 @@ class Evaluator {
       if (!a || !b || !a->rq_clock || !b->rq_clock) return o;
       const auto ra = runnable(*a), rb = runnable(*b);
       if (!ra || !rb || *b->rq_clock < *a->rq_clock) return o;  // a clock going back is garbage
-      const bool stuck = *b->rq_clock == *a->rq_clock && *ra > 0 && *rb > 0;
+      // Runnable tasks in both samples, and no progress: the rq clock stood
+      // still, or the CPU sat in its idle task at both instants (a stalled
+      // sched_ext CPU idles tickless; sporadic timer wake-ups move its clock
+      // now and then, so the clock alone would miss it).
+      const bool idle_both = a->curr_pid == 0u && b->curr_pid == 0u;
+      const bool stuck = (*b->rq_clock == *a->rq_clock || idle_both) && *ra > 0 && *rb > 0;
       o.kind = stuck ? Observation::kViolation : Observation::kOk;
       o.t_ms = before.t_ms;
       o.step = before.step;
@@ -334,8 +339,8 @@ class Evaluator {
                      .t_ms = m->start_t,
                      .step = m->start_step};
     f.message = fmt::format(
-        "monitor: stall on cpu {}: rq clock did not advance for {} samples ({} ms) with {} "
-        "runnable task{}, from {} (step {}); limit {}",
+        "monitor: stall on cpu {}: no progress (rq clock stood still or the CPU idled) for {} "
+        "samples ({} ms) with {} runnable task{}, from {} (step {}); limit {}",
         cpu_list(m->cpus), m->count, m->span, m->runnable, m->runnable == 1 ? "" : "s",
         seconds(m->start_t), m->start_step, window_text_);
     v_.failures.push_back(std::move(f));

@@ -39,17 +39,10 @@ double wait_share(uint64_t wait_delta_ns, uint64_t interval_ns) {
                     1.0);
 }
 
-double jiffies_starved_share(uint64_t advanced, uint32_t hz, uint64_t interval_ns) {
-  const double expected = static_cast<double>(hz) * static_cast<double>(interval_ns) / 1e9;
-  if (expected <= 0 || static_cast<double>(advanced) >= expected / 2) return 0;
-  return std::clamp(1 - static_cast<double>(advanced) / expected, 0.0, 1.0);
-}
+HostStarvation::HostStarvation(pid_t qemu_pid, std::vector<pid_t> vcpu_threads)
+    : pid_(qemu_pid), tids_(std::move(vcpu_threads)) {}
 
-HostStarvation::HostStarvation(pid_t qemu_pid, std::vector<pid_t> vcpu_threads, uint32_t hz)
-    : pid_(qemu_pid), tids_(std::move(vcpu_threads)), hz_(hz) {}
-
-double HostStarvation::update(std::chrono::steady_clock::time_point now,
-                              std::optional<uint64_t> jiffies, std::string* problem) {
+double HostStarvation::update(std::chrono::steady_clock::time_point now, std::string* problem) {
   const uint64_t interval_ns =
       last_t_
           ? static_cast<uint64_t>(std::max<int64_t>(
@@ -69,13 +62,7 @@ double HostStarvation::update(std::chrono::steady_clock::time_point now,
       share = std::max(share, wait_share(s->wait_ns - it->second, interval_ns));
     last_wait_[tid] = s->wait_ns;
   }
-  if (jiffies && last_jiffies_ && interval_ns > 0 && hz_ > 0) {
-    // A jiffies value that went backwards is garbage: no evidence either way.
-    if (*jiffies >= *last_jiffies_)
-      share = std::max(share, jiffies_starved_share(*jiffies - *last_jiffies_, hz_, interval_ns));
-  }
   last_t_ = now;
-  last_jiffies_ = jiffies;
   return share;
 }
 

@@ -1,8 +1,9 @@
-// How much of a sampling interval the guest was kept off the host CPU, from
-// two witnesses: the vCPU threads' run-queue wait (/proc/<qemu>/task/<tid>/
-// schedstat: run ns, wait ns, time slices) and the guest's own jiffies,
-// which fall behind when no vCPU runs. The monitor exempts intervals where
-// this share is high from its stall check (docs/monitor.md).
+// How much of a sampling interval the guest was kept off the host CPU: the
+// vCPU threads' run-queue wait (/proc/<qemu>/task/<tid>/schedstat: run ns,
+// wait ns, time slices). The monitor exempts intervals where this share is
+// high from its sustained checks (docs/monitor.md). Guest-side clocks are no
+// witness: a guest whose CPUs all idle tickless stops its jiffies too, which
+// is exactly what a stalled scheduler looks like.
 #pragma once
 
 #include <sys/types.h>
@@ -31,25 +32,19 @@ Result<SchedStat> read_schedstat(pid_t pid, pid_t tid);
 
 // Share 0..1 of `interval_ns` spent waiting: wait delta / interval.
 double wait_share(uint64_t wait_delta_ns, uint64_t interval_ns);
-// The jiffies witness: 0 when the guest's jiffies advanced at least half of
-// hz x interval, else 1 - advanced / expected.
-double jiffies_starved_share(uint64_t advanced, uint32_t hz, uint64_t interval_ns);
 
 class HostStarvation {
  public:
-  HostStarvation(pid_t qemu_pid, std::vector<pid_t> vcpu_threads, uint32_t hz);
+  HostStarvation(pid_t qemu_pid, std::vector<pid_t> vcpu_threads);
   // The share for the interval since the previous call (0 on the first),
-  // the max of both witnesses. A schedstat that cannot be read is skipped;
-  // the first such error is put in `*problem` once.
-  double update(std::chrono::steady_clock::time_point now, std::optional<uint64_t> jiffies,
-                std::string* problem);
+  // the largest over the vCPU threads. A schedstat that cannot be read is
+  // skipped; the first such error is put in `*problem` once.
+  double update(std::chrono::steady_clock::time_point now, std::string* problem);
 
  private:
   pid_t pid_;
   std::vector<pid_t> tids_;
-  uint32_t hz_;
   std::optional<std::chrono::steady_clock::time_point> last_t_;
-  std::optional<uint64_t> last_jiffies_;
   std::map<pid_t, uint64_t> last_wait_;
   bool reported_ = false;
 };

@@ -111,7 +111,7 @@ void Sampler::take_sample(HostStarvation& starvation, uint64_t& pause_changes_se
   s.t_ms = now_ms();
   s.step = current_step();
   std::string problem;
-  s.host_starved = starvation.update(now, s.global.jiffies, &problem);
+  s.host_starved = starvation.update(now, &problem);
   std::lock_guard lk(mu_);
   // A pause()/resume() since the previous sample: this interval saw a
   // freeze. Read under the lock so a caller that paused before looking at
@@ -132,7 +132,7 @@ void Sampler::take_sample(HostStarvation& starvation, uint64_t& pause_changes_se
 }
 
 void Sampler::run() {
-  HostStarvation starvation(opt_.qemu_pid, opt_.vcpu_threads, opt_.hz);
+  HostStarvation starvation(opt_.qemu_pid, opt_.vcpu_threads);
   uint64_t pause_changes_seen = pause_changes_.load();
   auto next = std::chrono::steady_clock::now();
   while (!stop_.load()) {

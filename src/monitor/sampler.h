@@ -2,7 +2,7 @@
 // interval (default 100 ms) while a scenario runs, stamps each sample with
 // the wire's step index and how much of the interval the guest was kept off
 // the host CPU (vCPU threads' run-queue wait from /proc/<qemu>/task/<tid>/
-// schedstat; guest jiffies progress as the second witness), and keeps the
+// schedstat; see host_starvation.h), and keeps the
 // timeline. pause()/resume() bracket VM freezes so frozen intervals are
 // marked and never judged.
 #pragma once
@@ -33,7 +33,6 @@ struct SamplerOptions {
   std::chrono::milliseconds interval{100};
   pid_t qemu_pid = 0;               // for /proc/<pid>/task/<tid>/schedstat
   std::vector<pid_t> vcpu_threads;  // QMP query-cpus-fast (one tid for all under TCG)
-  uint32_t hz = 250;                // guest CONFIG_HZ, for the jiffies witness
   std::function<uint32_t()> step;   // current step index (wire sinks)
   size_t max_samples = 36000;       // 1 h at 10 Hz; older ones are dropped, noted
   // Origin of Sample::t_ms; default: when the sampler starts. The runner

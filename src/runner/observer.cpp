@@ -23,19 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// CONFIG_HZ from the kernel config text; 250 (Debian's) when unknown.
-uint32_t config_hz(const std::filesystem::path& config) {
-  if (config.empty()) return 250;
-  auto text = read_file(config);
-  if (!text.ok()) return 250;
-  auto pos = text->find("\nCONFIG_HZ=");
-  if (pos == std::string::npos) return 250;
-  uint32_t hz = 0;
-  for (size_t i = pos + 11; i < text->size() && (*text)[i] >= '0' && (*text)[i] <= '9'; ++i)
-    hz = hz * 10 + static_cast<uint32_t>((*text)[i] - '0');
-  return hz >= 24 && hz <= 10000 ? hz : 250;
-}
-
 }  // namespace
 
 struct Observer::Impl {
@@ -170,6 +157,14 @@ struct Observer::Impl {
     if (stopping) return;
     start_sampler();
     start_coordinator();
+    // SCENARIO_END: sampling stops, so the timeline covers the workload and
+    // not the scheduler being unloaded afterwards.
+    while (!stopping && !ctx.sinks.timing.state().end) std::this_thread::sleep_for(milliseconds(20));
+    std::lock_guard lock(mu);
+    if (sampler && ctx.sinks.timing.state().end) {
+      sampler->add_event("scenario end");
+      sampler->stop();
+    }
   }
 
   void start_coordinator() {
@@ -192,7 +187,6 @@ struct Observer::Impl {
     so.qemu_pid = ctx.machine.qemu_pid();
     if (auto cpus = ctx.machine.qmp().query_cpus_fast(); cpus.ok())
       for (auto& c : *cpus) so.vcpu_threads.push_back(c.thread_id);
-    so.hz = config_hz(ctx.config);
     wire::Sinks* sinks = &ctx.sinks;
     so.step = [sinks] { return sinks->step_index.load(); };
     so.t0 = t0;

@@ -60,7 +60,6 @@ struct ObserverContext {
   // Sends one frame to the guest (GuestLink::send).
   std::function<Status(wire::MsgType, std::span<const uint8_t>)> send;
   std::filesystem::path btf;     // the kernel's vmlinux.btf; empty = none
-  std::filesystem::path config;  // kernel config, for CONFIG_HZ; may be empty
   std::filesystem::path system_map;  // used when the guest sends no KALLSYMS
   // The guest's symbols from an earlier boot of this kernel, link-time
   // addresses (symbol_cache_path()); read when present, written after a

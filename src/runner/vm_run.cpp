@@ -177,7 +177,7 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   if (req.observe.enabled) {
     ObserverContext octx{machine, *sinks,
                          [&link](wire::MsgType t, std::span<const uint8_t> p) { return link->send(t, p); },
-                         kern.btf, kern.config, kern.system_map, symbol_cache,
+                         kern.btf, kern.system_map, symbol_cache,
                          kern.link_text.value_or(0), req.topology.num_cpus(),
                          accel.accel != vm::Accel::kKvm};
     observer = Observer::start(std::move(octx), req.observe);

@@ -500,13 +500,14 @@ Result<ScenarioRun> Engine::run() {
   for (size_t i = 0; i < s_.steps.size() && !stop_requested(); ++i) {
     const Step& step = s_.steps[i];
     step_ = static_cast<uint32_t>(i + 1);
+    // STIMULUS goes out as the step begins, before its ops: the host stamps
+    // snapshots and samples taken during the ops with this step's index.
+    if (ev_.on_step) ev_.on_step(snapshot_event(step_, static_cast<uint32_t>(step.ops.size())));
     for (size_t k = 0; k < step.ops.size(); ++k)
       if (auto st = apply(step.ops[k]); !st.ok())
         fail("step " + std::to_string(i + 1) + " op " + std::to_string(k + 1) + " (" +
              std::string(op_name(step.ops[k])) + "): " + st.error().message());
-    auto ev = snapshot_event(static_cast<uint32_t>(i + 1), static_cast<uint32_t>(step.ops.size()));
-    run.steps.push_back(ev);
-    if (ev_.on_step) ev_.on_step(ev);
+    run.steps.push_back(snapshot_event(step_, static_cast<uint32_t>(step.ops.size())));
     bool loop = step.hold.kind == Hold::Kind::kLoop;
     hold(step.hold.resolve_ms(s_.duration_ms), loop ? &step : nullptr, loop ? step.hold.interval_ms : 0);
   }

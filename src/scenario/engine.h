@@ -32,6 +32,8 @@ struct StepEvent {
 
 struct EngineEvents {
   std::function<void(const std::string& scenario, uint64_t duration_ms)> on_start;
+  // As each step begins, before its ops run (counts as of that moment);
+  // step 0 is the backdrop, once it is up.
   std::function<void(const StepEvent&)> on_step;
   std::function<void()> on_end;
   std::function<void(std::string_view)> log;  // notes and op failures, one line each

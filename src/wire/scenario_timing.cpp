@@ -70,6 +70,7 @@ void ScenarioTiming::on_end(TimePoint now) {
   std::lock_guard lock(mu_);
   close_pause(now);
   s_.deadline.reset();
+  if (s_.start && !s_.end) s_.end = now;
 }
 
 ScenarioTiming::State ScenarioTiming::state() const {

@@ -22,6 +22,7 @@ class ScenarioTiming {
     std::optional<TimePoint> paused_at;  // set while paused
     Duration total_paused{0};            // sum of closed pauses
     std::optional<TimePoint> deadline;   // nullopt: no scenario deadline
+    std::optional<TimePoint> end;        // first SCENARIO_END after the start
   };
 
   // SCENARIO_START: stamps start (first time only); deadline = now + duration;
@@ -32,8 +33,8 @@ class ScenarioTiming {
   // SCENARIO_RESUME: adds the paused span to total_paused and to the
   // deadline; ignored when not paused.
   void on_resume(TimePoint now);
-  // SCENARIO_END: closes a pause in progress and clears the deadline (the
-  // run's own timeout applies again).
+  // SCENARIO_END: closes a pause in progress, clears the deadline (the
+  // run's own timeout applies again) and stamps the end (first time only).
   void on_end(TimePoint now);
 
   State state() const;

@@ -1,5 +1,6 @@
 // Reading step holds and ops from scenario files, with the static reference
 // checks: every cgroup or payload an op names must exist at that point.
+#include <cctype>
 #include <algorithm>
 #include <charconv>
 
@@ -96,6 +97,19 @@ bool plausible_symbol(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+// A watch target: a symbol, optionally "+<bytes>" (decimal or 0x hex) to
+// watch a field of a global ("jiffies+8"); the host resolves and checks it.
+bool plausible_watch_target(std::string_view s) {
+  const auto plus = s.find('+');
+  if (plus == std::string_view::npos) return plausible_symbol(s);
+  std::string_view off = s.substr(plus + 1);
+  if (off.starts_with("0x")) off.remove_prefix(2);
+  if (off.empty()) return false;
+  for (char c : off)
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+  return plausible_symbol(s.substr(0, plus));
 }
 
 // A C member path: "se.vruntime", "scx.dsq_vtime", "cpus[2].x".
@@ -401,10 +415,10 @@ Op read_fields(const std::string& op, OpReader& o, Diagnostics& d) {
     ops::WatchSnapshot watch;
     if (auto sym = r.string("symbol", "add symbol = \"scx_watchdog_timeout\" (the kernel "
                                       "variable to watch for writes)")) {
-      if (!plausible_symbol(*sym) || sym->size() > kMaxWatchSymbol)
+      if (!plausible_watch_target(*sym) || sym->size() > kMaxWatchSymbol)
         r.error("symbol", "'" + sym->substr(0, 40) + "' is not a kernel symbol name of at most " +
                               std::to_string(kMaxWatchSymbol) +
-                              " characters (letters, digits, '_', '.')");
+                              " characters (letters, digits, '_', '.'), optionally +offset");
       watch.symbol = *sym;
     }
     return watch;

@@ -168,6 +168,15 @@ TEST(ScenarioTiming, EndClearsTheDeadlineAndClosesAPause) {
   EXPECT_FALSE(t.deadline());
   EXPECT_FALSE(t.state().paused_at);
   EXPECT_EQ(t.state().total_paused, 3s);
+  EXPECT_EQ(t.state().end, at(14));
+  t.on_end(at(20));  // the first end stays
+  EXPECT_EQ(t.state().end, at(14));
+}
+
+TEST(ScenarioTiming, EndBeforeAnyStartIsNotStamped) {
+  ScenarioTiming t;
+  t.on_end(at(3));
+  EXPECT_FALSE(t.state().end);
 }
 
 TEST(ScenarioTiming, PauseWithoutDeadlineStillCounts) {
