@@ -17,6 +17,8 @@
 #include "fake_kernel.h"
 #include "freeze/bpf_maps.h"
 
+#include "../ratio_reporter.h"
+
 namespace {
 
 using ktstr::freeze::BpfLayout;
@@ -157,31 +159,7 @@ void BM_ReadArray(benchmark::State& state) {
 }
 BENCHMARK(BM_ReadArray);
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  explicit RatioReporter(OutputOptions opts) : ConsoleReporter(opts) {}
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const auto& r : runs) {
-      if (r.error_occurred) continue;
-      auto it = r.counters.find("bytes_per_second");
-      if (it == r.counters.end()) continue;
-      std::string name = r.run_name.str();
-      bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if (median || (r.run_type == Run::RT_Iteration && !medians_.count(name)))
-        rates_[name] = it->second.value;
-      if (median) medians_[name] = true;
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  double rate(const std::string& name) const {
-    auto it = rates_.find(name);
-    return it == rates_.end() ? 0 : it->second;
-  }
-
- private:
-  std::map<std::string, double> rates_;
-  std::map<std::string, bool> medians_;
-};
+using ktstr::bench::RatioReporter;
 
 void ratio_line(const RatioReporter& r, const char* what, const char* render, const char* base) {
   double a = r.rate(render), b = r.rate(base);

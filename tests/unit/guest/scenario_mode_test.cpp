@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <future>
 
 #include "util/files.h"
@@ -126,7 +128,9 @@ TEST_F(AttachTest, RefusalsBecomeFailedErrorsWithTheReason) {
   EXPECT_EQ(w.error().message(), "host refused watch-snapshot 'jiffies' (status 1)");
 }
 
-TEST_F(AttachTest, SnapshotReturnsTheHostsNote) {
+// The note carries the host's words and the guest's own view of its
+// scheduler state just before and after the freeze (for cross-checks).
+TEST_F(AttachTest, SnapshotReturnsTheHostsNoteAndTheGuestsView) {
   auto fut = std::async(std::launch::async, [&] { return cfg_.snapshot("after"); });
   auto req = wire::decode_snapshot_request(next_request().payload);
   ASSERT_TRUE(req.ok());
@@ -135,7 +139,11 @@ TEST_F(AttachTest, SnapshotReturnsTheHostsNote) {
        wire::encode(wire::SnapshotReply{req->request_id, 0, "frozen 3 ms"}));
   auto r = fut.get();
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(*r, "frozen 3 ms");
+  auto j = nlohmann::json::parse(*r, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << *r;
+  EXPECT_EQ(j["host"], "frozen 3 ms");
+  EXPECT_TRUE(j["guest_before"].contains("nr_running")) << *r;
+  EXPECT_TRUE(j["guest_after"].contains("scx_state")) << *r;
 }
 
 }  // namespace

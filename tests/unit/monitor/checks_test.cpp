@@ -83,11 +83,11 @@ TEST(MonitorChecks, StallSustainedFailsWithOneLineMessage) {
   EXPECT_EQ(f.t_ms, 2900u);
   EXPECT_EQ(f.step, 0u);
   EXPECT_EQ(f.message,
-            "monitor: stall on cpu 1,3: rq clock did not advance for 8 samples (800 ms) with 2 "
-            "runnable tasks, from 2.9 s (step 0); limit 5 samples");
+            "monitor: stall on cpu 1,3: no progress (rq clock stood still or the CPU idled) for 8 "
+            "samples (800 ms) with 2 runnable tasks, from 2.9 s (step 0); limit 5 samples");
   EXPECT_EQ(v.summary(),
-            "monitor failed: stall on cpu 1,3: rq clock did not advance for 8 samples (800 ms) "
-            "with 2 runnable tasks, from 2.9 s (step 0); limit 5 samples");
+            "monitor failed: stall on cpu 1,3: no progress (rq clock stood still or the CPU idled) "
+            "for 8 samples (800 ms) with 2 runnable tasks, from 2.9 s (step 0); limit 5 samples");
 }
 
 TEST(MonitorChecks, StallShorterThanTheWindowPasses) {
@@ -107,6 +107,27 @@ TEST(MonitorChecks, IdleCpuWithStillClockIsNoStall) {
     if (i >= 24) s.cpus[0].nr_running = 0;
   });
   EXPECT_FALSE(evaluate(u, defaults(), false).passed());
+}
+
+// A CPU that idles with runnable tasks is stalled even when timer wake-ups
+// move its rq clock now and then (a sched_ext scheduler stopped dispatching
+// to it); a busy CPU whose task changes is not.
+TEST(MonitorChecks, IdlingWithRunnableTasksIsAStallEvenWhenTheClockMoves) {
+  auto idle_from = [](size_t from) {
+    return [from](size_t i, Sample& s) {
+      for (auto& c : s.cpus) c.curr_pid = 100 + c.cpu;
+      if (i >= from) s.cpus[1].curr_pid = 0;
+    };
+  };
+  auto v = evaluate(timeline(60, 2, idle_from(30)), defaults(), false);
+  const MonitorFailure* f = find(v, "stall");
+  ASSERT_NE(f, nullptr) << v.summary();
+  EXPECT_EQ(f->cpus, std::vector<uint32_t>{1});
+  // Idle at one instant only (the task just blocked): no stall.
+  auto blip = timeline(60, 2, [](size_t i, Sample& s) {
+    for (auto& c : s.cpus) c.curr_pid = (i % 2 && c.cpu == 1) ? 0 : 100 + c.cpu;
+  });
+  EXPECT_TRUE(evaluate(blip, defaults(), false).passed());
 }
 
 TEST(MonitorChecks, WarmupSamplesAreNotJudged) {

@@ -5,6 +5,8 @@
 #include "scenario/toml_parser.h"
 #include "util/files.h"
 
+#include "../text_location.h"
+
 namespace ktstr::scenario {
 namespace {
 
@@ -16,21 +18,7 @@ std::string with_ops(std::string_view ops) {
   return kHead + "[[step]]\nhold = 0.5\nops = [\n" + std::string(ops) + "\n]\n";
 }
 
-// "LINE:COL" (1-based) of the first `needle` in `text`.
-std::string loc(std::string_view text, std::string_view needle) {
-  size_t at = text.find(needle);
-  EXPECT_NE(at, std::string_view::npos) << needle;
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < at; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
+using test_text::loc;
 
 std::vector<std::string> errors_of(std::string_view text) {
   auto r = parse_scenario_text(text, "t.toml");

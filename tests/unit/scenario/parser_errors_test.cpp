@@ -5,25 +5,12 @@
 #include "scenario/toml_parser.h"
 #include "util/files.h"
 
+#include "../text_location.h"
+
 namespace ktstr::scenario {
 namespace {
 
-// "LINE:COL" (1-based) of the first `needle` in `text`, after `after` if given.
-std::string loc(std::string_view text, std::string_view needle, std::string_view after = "") {
-  size_t start = after.empty() ? 0 : text.find(after);
-  size_t at = text.find(needle, start);
-  EXPECT_NE(at, std::string_view::npos) << needle;
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < at; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
+using test_text::loc;
 
 std::vector<std::string> errors_of(std::string_view text) {
   auto r = parse_scenario_text(text, "t.toml");

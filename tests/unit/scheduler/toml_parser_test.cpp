@@ -6,24 +6,12 @@
 #include "util/files.h"
 #include "util/temp_dir.h"
 
+#include "../text_location.h"
+
 namespace ktstr::scheduler {
 namespace {
 
-// "LINE:COL" (1-based) of the first `needle` in `text`.
-std::string loc(std::string_view text, std::string_view needle) {
-  size_t at = text.find(needle);
-  EXPECT_NE(at, std::string_view::npos) << needle;
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < at; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return std::to_string(line) + ":" + std::to_string(col);
-}
+using test_text::loc;
 
 std::vector<std::string> errors_of(std::string_view text) {
   auto r = parse_schedulers_text(text, "s.toml");
