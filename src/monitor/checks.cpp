@@ -380,6 +380,14 @@ class Evaluator {
                                                : "dispatch keep-last rate",
         num(std::round(r->peak)), event, r->count, span_ms(*r, true), seconds(r->start_t),
         r->start_step, num(*limit), window_text_);
+    // Events per host second measure the emulator under TCG (how often the
+    // kernel passes through balance() depends on how vCPUs are interleaved
+    // on one thread; scx_simple shows ~60000 keep-last/s there on a healthy
+    // run): reported, never failing, like the worker checks' rates.
+    if (emulated_) {
+      v_.notes.push_back(f.message + " [emulated (TCG): rate advisory]");
+      return;
+    }
     v_.failures.push_back(std::move(f));
   }
 

@@ -115,6 +115,25 @@ Result<scenario::Op> Op::build() const {
   return op_;
 }
 
+scenario::SnapshotAssertion expect_snapshot(std::string snapshot, std::string path,
+                                            scenario::CompareOp op, double value) {
+  scenario::SnapshotAssertion a;
+  a.snapshot = std::move(snapshot);
+  a.path = std::move(path);
+  a.op = op;
+  a.value = value;
+  return a;
+}
+
+scenario::SnapshotAssertion expect_series(std::vector<std::string> snapshots, std::string path,
+                                          scenario::AssertKind kind) {
+  scenario::SnapshotAssertion a;
+  a.snapshots = std::move(snapshots);
+  a.path = std::move(path);
+  a.kind = kind;
+  return a;
+}
+
 namespace op {
 
 namespace ops = scenario::ops;
@@ -171,6 +190,34 @@ Op move_all_tasks(std::string from, std::string to) {
 
 Op freeze_worker(std::string cgroup, uint32_t worker, uint32_t duration_ms) {
   return ops::FreezeWorker{std::move(cgroup), worker, duration_ms};
+}
+
+Op snapshot(std::string name) { return ops::Snapshot{std::move(name)}; }
+
+Op watch_snapshot(std::string symbol) { return ops::WatchSnapshot{std::move(symbol)}; }
+
+namespace {
+scenario::KernelOpSpec symbol_op(scenario::KernelOpSpec::Access access, std::string symbol,
+                                 uint8_t width, uint64_t value, std::string tag) {
+  scenario::KernelOpSpec k;
+  k.access = access;
+  k.target = scenario::KernelOpSpec::Target::kSymbol;
+  k.symbol = std::move(symbol);
+  k.width = width;
+  k.value = value;
+  k.tag = std::move(tag);
+  return k;
+}
+}  // namespace
+
+Op kernel_read(std::string symbol, uint8_t width, std::string tag) {
+  return ops::KernelRead{symbol_op(scenario::KernelOpSpec::Access::kRead, std::move(symbol), width, 0,
+                                   std::move(tag))};
+}
+
+Op kernel_write(std::string symbol, uint8_t width, uint64_t value, std::string tag) {
+  return ops::KernelWrite{symbol_op(scenario::KernelOpSpec::Access::kWrite, std::move(symbol), width,
+                                    value, std::move(tag))};
 }
 
 }  // namespace op

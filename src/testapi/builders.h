@@ -82,7 +82,24 @@ Op spawn_host(uint32_t count, const WorkSpec& work = workload::default_spec(Work
 Op move_all_tasks(std::string from, std::string to);
 // Test only: SIGSTOP worker `worker` of `cgroup` for duration_ms (proves a check catches a stall).
 Op freeze_worker(std::string cgroup, uint32_t worker, uint32_t duration_ms);
+// The host freezes the VM and captures snapshot `name` (docs/freeze.md).
+Op snapshot(std::string name);
+// The host arms a write watchpoint on kernel variable `symbol`.
+Op watch_snapshot(std::string symbol);
+// Kernel memory through the host: a global of `width` bytes by symbol.
+Op kernel_read(std::string symbol, uint8_t width, std::string tag);
+Op kernel_write(std::string symbol, uint8_t width, uint64_t value, std::string tag);
 }  // namespace op
+
+// Snapshot asserts for TestOptions::asserts, judged by the host after the
+// run (paths: freeze/assert.h). One snapshot compared with a value, e.g.
+//   ktstr::expect_snapshot("after", "cpus[1].nr_running", scenario::CompareOp::kGe, 1)
+// or a series over several snapshots, e.g.
+//   ktstr::expect_series({"a", "b"}, "maps[.bss].vtime_now", scenario::AssertKind::kNonDecreasing)
+scenario::SnapshotAssertion expect_snapshot(std::string snapshot, std::string path,
+                                            scenario::CompareOp op, double value);
+scenario::SnapshotAssertion expect_series(std::vector<std::string> snapshots, std::string path,
+                                          scenario::AssertKind kind);
 
 // A scenario: a backdrop of cgroups for the whole run, then steps, each a
 // batch of ops followed by a hold. No steps = hold the backdrop throughout.

@@ -114,6 +114,9 @@ TestResult run(Context& ctx, scenario::Scenario model) {
   scenario::EngineConfig cfg;
   cfg.topology = topo;
   cfg.should_stop = ctx.should_stop();
+  cfg.snapshot = ctx.host_requests().snapshot;
+  cfg.watch = ctx.host_requests().watch;
+  cfg.kernel_op = ctx.host_requests().kernel_op;
   auto result = scenario::run_scenario(*checked, cfg, ctx.events());
   if (!result.ok()) return fail(ctx, "scenario could not run: " + result.error().message());
   return TestResult{std::move(*result)};

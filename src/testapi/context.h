@@ -17,6 +17,15 @@
 
 namespace ktstr {
 
+// How a run's snapshot / watch-snapshot / kernel-read / kernel-write ops
+// reach the host (set by the agent; empty outside a VM: the ops are noted
+// and skipped).
+struct HostRequests {
+  scenario::SnapshotFn snapshot;
+  scenario::WatchFn watch;
+  scenario::KernelOpFn kernel_op;
+};
+
 class Context {
  public:
   // `should_stop` ends runs early (the scheduler under test died); none = never.
@@ -30,6 +39,8 @@ class Context {
   const std::function<bool()>& should_stop() const { return should_stop_; }
   // One line on the guest console (the host shows it with --verbose).
   void log(std::string_view line) const;
+  void set_host_requests(HostRequests host) { host_ = std::move(host); }
+  const HostRequests& host_requests() const { return host_; }
 
  private:
   std::string name_;
@@ -37,6 +48,7 @@ class Context {
   topo::Topology topology_;
   scenario::EngineEvents events_;
   std::function<bool()> should_stop_;
+  HostRequests host_;
 };
 
 // The body's answer: what the guest sends as TEST_RESULT. Errors in

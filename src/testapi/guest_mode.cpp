@@ -1,5 +1,6 @@
 #include "testapi/guest_mode.h"
 
+#include <chrono>
 #include <exception>
 #include <functional>
 
@@ -43,14 +44,24 @@ Result<int> run_test_mode(const guest::RunSpec& spec, guest::Reporter& rep,
   KTSTR_ASSIGN(auto topology, topo::Topology::parse(spec.topology), "run-spec topology");
   rep.step(wire::LifecyclePhase::kScenarioRunning, t->name);
 
-  // Under the scheduler the run spec names, exactly like scenario mode.
+  // Under the scheduler the run spec names, exactly like scenario mode,
+  // host requests included (the channel is stopped before EXIT).
   auto events = guest::wire_events(rep, sink);
+  auto channel = guest::HostChannel::start(sink.fd(), sink);
+  if (!channel.ok()) rep.console("no host requests in this run: " + channel.error().message());
   auto run = guest::run_with_scheduler(
       spec.scheduler, t->name, rep, sink,
       [&](std::function<bool()> should_stop) -> Result<scenario::ScenarioRun> {
         Context ctx(t->name, t->options, topology, events, std::move(should_stop));
+        if (channel.ok()) {
+          scenario::EngineConfig hooks;
+          guest::attach_host_channel(hooks, **channel,
+                                     std::chrono::milliseconds(spec.host_request_timeout_ms));
+          ctx.set_host_requests({hooks.snapshot, hooks.watch, hooks.kernel_op});
+        }
         return call_body(*t, ctx).run;
       });
+  if (channel.ok()) (*channel)->stop();
   if (!run.ok()) {
     rep.console("test could not run: " + run.error().message());
     scenario::ScenarioRun failed;

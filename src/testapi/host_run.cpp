@@ -77,6 +77,10 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
   req.spec.test = test.name;
   req.spec.topology = topology.to_string();
   if (sched) runner::load_scheduler(req, *sched);
+  req.observe.enabled = true;
+  req.observe.periodic_snapshots = test.options.snapshots;
+  req.observe.workload_ms = uint64_t{test.options.duration_s} * 1000;
+  named.asserts = test.options.asserts;
   req.run_timeout = std::chrono::seconds(120 + 3 * test.options.duration_s);
   if (options.verbose)
     req.on_info = [](std::string_view s) {
@@ -95,6 +99,12 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
     t.reason = run.error().message();
   } else {
     t = runner::judge(named, *run, thresholds, result.accel == "tcg", topology.num_cpus());
+  }
+  t.thresholds = thresholds;
+  if (result.observation) {
+    runner::judge_observation(named, *result.observation, sched && !sched->is_eevdf(),
+                              result.accel == "tcg", t);
+    t.observation = std::move(result.observation);
   }
   t.topology = topology.to_string();
   if (sched) t.scheduler = sched->display();

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
+
+#include "scenario/assertion.h"
 
 namespace ktstr {
 
@@ -18,6 +21,11 @@ struct TestOptions {
   // Check thresholds (docs/checks.md), e.g. {{"max_gap_ms", 700}}; the host
   // judges with the defaults merged with these.
   std::map<std::string, double> thresholds;
+  // Periodic snapshots the host takes over the run (docs/freeze.md).
+  uint32_t snapshots = 0;
+  // Judged by the host over the run's snapshots, like a scenario file's
+  // [[assert]] tables (scenario/assertion.h, freeze/assert.h for paths).
+  std::vector<scenario::SnapshotAssertion> asserts;
 };
 
 }  // namespace ktstr

@@ -246,11 +246,13 @@ TEST(Thresholds, TcgPolicyPerKnob) {
   for (auto k : {"max_throughput_cv", "min_work_rate", "max_p99_wake_latency_us",
                  "max_wake_latency_cv", "min_iteration_rate"})
     EXPECT_EQ(tcg_policy(k), TcgPolicy::kAdvisory) << k;
-  // The monitor widens its sustain window under TCG instead of scaling limits.
+  // The monitor widens its sustain window under TCG instead of scaling
+  // limits; its event rates (per host second) are advisory there.
   for (auto k : {"monitor_warmup_samples", "monitor_sustain_samples", "monitor_max_imbalance_ratio",
-                 "monitor_max_local_dsq_depth", "monitor_stall", "monitor_max_fallback_rate",
-                 "monitor_max_keep_last_rate"})
+                 "monitor_max_local_dsq_depth", "monitor_stall"})
     EXPECT_EQ(tcg_policy(k), TcgPolicy::kStrict) << k;
+  EXPECT_EQ(tcg_policy("monitor_max_fallback_rate"), TcgPolicy::kAdvisory);
+  EXPECT_EQ(tcg_policy("monitor_max_keep_last_rate"), TcgPolicy::kAdvisory);
   EXPECT_EQ(tcg_policy("unknown"), TcgPolicy::kStrict);
   EXPECT_EQ(to_string(TcgPolicy::kAdvisory), "advisory");
   EXPECT_EQ(to_string(Origin::kScheduler), "scheduler");

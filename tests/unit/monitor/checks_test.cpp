@@ -284,6 +284,15 @@ TEST(MonitorChecks, EventRates) {
   ASSERT_TRUE(k) << r.summary();
   EXPECT_EQ(k->t_ms, 1900u);
   EXPECT_NE(k->message.find("for 20 samples"), std::string::npos) << k->message;
+
+  // Under TCG the rates are advisory: a note, no failure.
+  const auto tcg = evaluate(t, defaults(), true);
+  EXPECT_FALSE(find(tcg, "fallback_rate")) << tcg.summary();
+  bool noted = false;
+  for (const auto& n : tcg.notes)
+    noted = noted || (n.find("select_cpu fallback rate") != std::string::npos &&
+                      n.find("[emulated (TCG): rate advisory]") != std::string::npos);
+  EXPECT_TRUE(noted);
 }
 
 TEST(MonitorChecks, NotesForMissingMetricsAndNonEnabledSamples) {

@@ -64,7 +64,7 @@ TEST(TestApi, ListPrintsOneNamePerLine) {
   Sandbox box;
   auto r = box.run(KTSTR_EXAMPLE_BIN, {"--list"});
   EXPECT_EQ(r.code, 0) << r.err;
-  EXPECT_EQ(r.out, "steady_pair\ncpuset_swap\n");
+  EXPECT_EQ(r.out, "steady_pair\nsnapshot_pair\ncpuset_swap\n");
   EXPECT_EQ(r.err, "");
 }
 
@@ -134,6 +134,25 @@ TEST(TestApi, ProblemsInTheBodyAreFailuresAndSkips) {
   auto threw = line_starting(r.out, "FAIL throws (");
   EXPECT_NE(threw.find("the test body threw: probe exception"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0 passed, 3 failed, 1 skipped"), std::string::npos) << r.out;
+  EXPECT_EQ(box.leftovers(), "");
+}
+
+// Snapshot ops in a C++ test reach the host, which freezes the VM and
+// judges the test's asserts on the snapshots.
+TEST(TestApi, SnapshotsAndAssertsWorkFromCpp) {
+  Sandbox box;
+  TempDir results = TempDir::create("ktstr-testapi-out-").value();
+  auto r = box.run(KTSTR_EXAMPLE_BIN, {"--run", "snapshot_pair", "--out", results.path().string()});
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  auto text = read_file(results.path() / "snapshot_pair.json");
+  ASSERT_TRUE(text.ok()) << r.out << r.err;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["verdict"], "PASS") << j["reason"] << "\n" << j["details"];
+  ASSERT_EQ(j["monitor"]["snapshots"].size(), 2u) << j["monitor"]["notes"];
+  EXPECT_EQ(j["monitor"]["snapshots"][0]["name"], "first");
+  ASSERT_EQ(j["assertions"].size(), 2u);
+  for (auto& a : j["assertions"]) EXPECT_TRUE(a["passed"].get<bool>()) << a["message"];
   EXPECT_EQ(box.leftovers(), "");
 }
 
