@@ -208,18 +208,28 @@ TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
 
 namespace {
 
-// The newest snapshot, compact: what the scheduler looked like last.
-std::string last_snapshot_text(const Observation& o) {
-  if (o.snapshots.empty()) return "";
+std::string cpu_line(const monitor::CpuSample& c) {
+  auto n = [](const auto& v) { return v ? std::to_string(*v) : std::string("?"); };
+  return "    cpu " + std::to_string(c.cpu) + ": nr_running " + n(c.nr_running) + ", scx " +
+         n(c.scx_nr_running) + ", local dsq " + n(c.local_dsq_depth) + ", curr pid " +
+         n(c.curr_pid) + "\n";
+}
+
+// What the scheduler looked like last: the newest snapshot (with its maps),
+// else the monitor's newest sample.
+std::string last_state_text(const Observation& o) {
+  if (o.snapshots.empty()) {
+    if (o.timeline.samples.empty()) return "";
+    const monitor::Sample& s = o.timeline.samples.back();
+    std::string out = "  last monitor sample (step " + std::to_string(s.step) + ", " +
+                      std::to_string(s.t_ms) + " ms):\n";
+    for (auto& c : s.cpus) out += cpu_line(c);
+    return out;
+  }
   const freeze::Snapshot& snap = o.snapshots.back();
   std::string out = "  last snapshot '" + snap.name + "' (step " + std::to_string(snap.step) + ", " +
                     std::to_string(snap.t_ms) + " ms):\n";
-  for (auto& c : snap.sched.cpus) {
-    out += "    cpu " + std::to_string(c.cpu) + ": nr_running " +
-           (c.nr_running ? std::to_string(*c.nr_running) : "?") + ", scx " +
-           (c.scx_nr_running ? std::to_string(*c.scx_nr_running) : "?") + ", local dsq " +
-           (c.local_dsq_depth ? std::to_string(*c.local_dsq_depth) : "?") + "\n";
-  }
+  for (auto& c : snap.sched.cpus) out += cpu_line(c);
   for (auto& m : snap.maps) {
     std::string v = m.value.is_null() ? "(" + m.note + ")" : m.value.dump();
     if (v.size() > 300) v = v.substr(0, 300) + "...";
@@ -258,7 +268,7 @@ void judge_observation(const scenario::Scenario& s, const Observation& o, bool s
     }
     t.assertions.push_back(std::move(out));
   }
-  if (t.verdict == Verdict::kFail) details += last_snapshot_text(o);
+  if (t.verdict == Verdict::kFail) details += last_state_text(o);
   for (auto& n : o.notes) details += "  monitor note: " + n + "\n";
   t.details = details + t.details;
 }

@@ -100,8 +100,8 @@ TEST(Freeze, InvertedTemporalAssertFailsWithAReadableMessage) {
 
 // The host's per-CPU nr_running and sched_ext state, read out of guest
 // memory while frozen, agree with the guest's own view read just before and
-// just after the freeze (sched/debug, sysfs): within one task per CPU, the
-// guest's reader itself being one.
+// just after the freeze (sched/debug, sysfs): within two tasks per CPU (the
+// guest's reader itself is one, a passing kernel thread another).
 void expect_host_matches_guest(const json& j) {
   const json& snaps = j["monitor"]["snapshots"];
   ASSERT_EQ(snaps.size(), 3u) << j["monitor"]["notes"];
@@ -115,8 +115,8 @@ void expect_host_matches_guest(const json& j) {
     ASSERT_EQ(after.size(), 4u) << guest;
     for (size_t cpu = 0; cpu < 4; ++cpu) {
       int64_t host = snaps[i]["cpus"][cpu]["nr_running"].get<int64_t>();
-      int64_t lo = std::min(before[cpu].get<int64_t>(), after[cpu].get<int64_t>()) - 1;
-      int64_t hi = std::max(before[cpu].get<int64_t>(), after[cpu].get<int64_t>()) + 1;
+      int64_t lo = std::min(before[cpu].get<int64_t>(), after[cpu].get<int64_t>()) - 2;
+      int64_t hi = std::max(before[cpu].get<int64_t>(), after[cpu].get<int64_t>()) + 2;
       EXPECT_TRUE(host >= lo && host <= hi)
           << "snapshot " << snaps[i]["name"] << " cpu " << cpu << ": host " << host << ", guest "
           << before[cpu] << " / " << after[cpu];

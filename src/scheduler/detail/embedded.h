@@ -1,5 +1,5 @@
 // The built-in definition files (src/scheduler/builtin/*.toml), compiled in
-// by embed_builtin.cmake.
+// by cmake/EmbedTexts.cmake.
 #pragma once
 
 #include <span>
