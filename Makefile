@@ -48,7 +48,7 @@ bench: build
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DKTSTR_FUZZ=ON \
 	  -DKTSTR_SANITIZE=ON -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19 >/dev/null
-	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_wire fuzz_guest_kernel
 	@scripts/run-fuzz $(FUZZ_BUILD) $(FUZZ_RUNS)
 
 clean:
