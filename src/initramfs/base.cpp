@@ -111,6 +111,7 @@ Result<std::filesystem::path> build_base(const BaseSpec& spec,
   }
   auto out = cache_dir / ("base-" + hex64(xxh64(manifest)) + ".cpio");
   if (looks_complete(out)) {
+    ::utimensat(AT_FDCWD, out.c_str(), nullptr, 0);  // in use: not stale
     return out;
   }
 
@@ -156,7 +157,28 @@ Result<std::filesystem::path> build_base(const BaseSpec& spec,
     return io_error("base: cannot rename " + tmp + " to " + out.string());
   }
   remove_tmp.cancel();
+  prune_stale_bases(cache_dir, out);
   return out;
+}
+
+size_t prune_stale_bases(const std::filesystem::path& cache_dir, const std::filesystem::path& keep,
+                         std::chrono::seconds max_idle) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto now = fs::file_time_type::clock::now();
+  size_t removed = 0;
+  for (auto it = fs::directory_iterator(cache_dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind("base-", 0) != 0 || it->path() == keep || !it->is_regular_file(ec)) continue;
+    if (name.size() < 5 || (name.substr(name.size() - 5) != ".cpio" && name.find(".tmp-") == std::string::npos))
+      continue;
+    std::error_code tec;
+    const auto mtime = fs::last_write_time(it->path(), tec);
+    if (tec || now - mtime < max_idle) continue;
+    if (fs::remove(it->path(), tec)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace ktstr::initramfs

@@ -44,9 +44,18 @@ struct BaseSpec {
 
 // Returns <cache_dir>/base-<hash>.cpio, building it only if absent. The hash
 // covers every input file's bytes, guest paths, modes and kBaseFormatVersion.
-// Safe for concurrent callers (temp file + rename). Creates cache_dir.
+// Safe for concurrent callers (temp file + rename). Creates cache_dir. A
+// base in use is touched (mtime = now); building a new one prunes the bases
+// unused for kBaseMaxIdle, so every rebuild of the agent does not leave a
+// ~2 MB archive behind for good.
+inline constexpr std::chrono::hours kBaseMaxIdle{24};
 Result<std::filesystem::path> build_base(const BaseSpec& spec,
                                          const std::filesystem::path& cache_dir);
+
+// Removes <cache_dir>/base-*.cpio (and stale .tmp- files) not modified for
+// `max_idle`, except `keep`; returns how many were removed.
+size_t prune_stale_bases(const std::filesystem::path& cache_dir, const std::filesystem::path& keep,
+                         std::chrono::seconds max_idle = kBaseMaxIdle);
 
 struct Include {
   std::filesystem::path host_path;  // file or directory
