@@ -1,5 +1,6 @@
 // check_topology(): every topology-dependent value of a scenario, resolved
 // once against the VM's topology before it boots.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,10 @@ class Checker {
   }
 
   void mempolicy(const MemPolicy& m, const std::string& path) {
-    auto last = m.nodes.last();
-    if (last && *last >= topo_.numa_nodes)
-      fail(path, "'" + m.to_string() + "' names NUMA node " + std::to_string(*last) +
+    if (m.nodes.empty()) return;
+    const uint32_t last = *std::max_element(m.nodes.begin(), m.nodes.end());
+    if (last >= topo_.numa_nodes)
+      fail(path, "'" + workload::to_string(m) + "' names NUMA node " + std::to_string(last) +
                      " but topology " + topo_.to_string() + " has " +
                      std::to_string(topo_.numa_nodes) + "; add requires.min_numa_nodes or use node 0");
   }

@@ -193,8 +193,8 @@ Status Engine::spawn(CgroupState& st, uint32_t count, const workload::WorkSpec& 
   o.first_index = st.workers;
   o.affinity = affinity_lists(st, st.def.affinity, st.workers, count);
   o.nice = st.def.nice;
-  KTSTR_ASSIGN(o.policy, workload::parse_policy(st.def.policy.to_string()), st.def.name);
-  KTSTR_ASSIGN(o.mempolicy, workload::parse_mempolicy(st.def.mempolicy.to_string()), st.def.name);
+  o.policy = st.def.policy;
+  o.mempolicy = st.def.mempolicy;
   o.io_dir = cfg_.scratch_dir.string();
   cgroup::Cgroup* cg = st.cg;
   o.place = [cg](pid_t pid) { return cg->move_task(pid); };

@@ -149,9 +149,9 @@ std::vector<std::pair<std::string, std::string>> cgroup_fields(const CgroupDef& 
   if (d.cpuset)
     f.emplace_back("cpuset", quote(d.cpuset->text.empty() ? d.cpuset->to_string() : d.cpuset->text));
   if (d.affinity != Affinity{}) f.emplace_back("affinity", quote(d.affinity.to_string()));
-  if (d.policy != SchedPolicy{}) f.emplace_back("policy", quote(d.policy.to_string()));
+  if (d.policy != SchedPolicy{}) f.emplace_back("policy", quote(workload::to_string(d.policy)));
   if (d.nice != 0) f.emplace_back("nice", std::to_string(d.nice));
-  if (d.mempolicy != MemPolicy{}) f.emplace_back("mempolicy", quote(d.mempolicy.to_string()));
+  if (d.mempolicy != MemPolicy{}) f.emplace_back("mempolicy", quote(workload::to_string(d.mempolicy)));
   if (!d.children.empty()) {
     std::string list;
     for (const auto& c : d.children) {

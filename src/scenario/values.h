@@ -12,6 +12,7 @@
 #include "topology/cpuset.h"
 #include "topology/topology.h"
 #include "util/result.h"
+#include "workload/knobs.h"
 
 namespace ktstr::scenario {
 
@@ -55,29 +56,11 @@ struct Affinity {
   bool operator==(const Affinity&) const = default;
 };
 
-// Scheduling policy of each worker (sched_setscheduler).
-struct SchedPolicy {
-  enum class Kind { kNormal, kBatch, kIdle, kFifo, kRr };
-  Kind kind = Kind::kNormal;
-  uint32_t priority = 0;  // 1..99 for fifo / rr, 0 otherwise
-
-  // "normal", "batch", "idle", "fifo:P", "rr:P" with P in 1..99.
-  static Result<SchedPolicy> parse(std::string_view text);
-  std::string to_string() const;
-  bool operator==(const SchedPolicy&) const = default;
-};
-
-// NUMA memory policy of each worker (set_mempolicy).
-struct MemPolicy {
-  enum class Kind { kDefault, kBind, kPreferred, kInterleave, kLocal };
-  Kind kind = Kind::kDefault;
-  topo::CpuSet nodes;  // node ids (kernel list syntax); one node for kPreferred
-
-  // "default", "bind:0-1", "preferred:0", "interleave:0,1", "local".
-  static Result<MemPolicy> parse(std::string_view text);
-  std::string to_string() const;
-  bool operator==(const MemPolicy&) const = default;
-};
+// Scheduling policy (sched_setscheduler) and NUMA memory policy
+// (set_mempolicy) of each worker: the workload module's types, which also
+// parse and print the scenario file's spelling (workload/knobs.h).
+using SchedPolicy = workload::Policy;
+using MemPolicy = workload::MemPolicy;
 
 inline constexpr int32_t kMinNice = -20;
 inline constexpr int32_t kMaxNice = 19;

@@ -60,7 +60,7 @@ CgroupDef& CgroupDef::affinity(std::string_view mode) {
 }
 
 CgroupDef& CgroupDef::policy(std::string_view policy) {
-  auto p = scenario::SchedPolicy::parse(policy);
+  auto p = workload::parse_policy(policy);
   if (p.ok())
     def_.policy = *p;
   else
@@ -77,7 +77,7 @@ CgroupDef& CgroupDef::nice(int32_t nice) {
 }
 
 CgroupDef& CgroupDef::mempolicy(std::string_view policy) {
-  auto m = scenario::MemPolicy::parse(policy);
+  auto m = workload::parse_mempolicy(policy);
   if (m.ok())
     def_.mempolicy = std::move(*m);
   else

@@ -50,26 +50,39 @@ std::string join(const std::vector<uint32_t>& v) {
   return s;
 }
 
+// "0-2,5": the kernel's list syntax, as scenario files write it.
+std::string node_list(const std::vector<uint32_t>& nodes) {
+  topo::CpuSet set;
+  for (uint32_t n : nodes) set.add(n);
+  return set.to_list();
+}
+
 }  // namespace
 
+// The scenario file's spelling; messages name the text and the fix, since a
+// person wrote it (they end up after "policy: " or "mempolicy: ").
 Result<Policy> parse_policy(std::string_view text) {
-  auto colon = text.find(':');
-  std::string_view name = text.substr(0, colon);
+  const auto colon = text.find(':');
+  const std::string_view name = text.substr(0, colon);
+  const std::string quoted = "'" + std::string(text) + "'";
   for (const auto& p : kPolicies) {
     if (p.name != name) continue;
     Policy out{p.kind, 0};
-    if (colon != std::string_view::npos) {
-      std::string_view prio = text.substr(colon + 1);
-      auto [ptr, ec] = std::from_chars(prio.data(), prio.data() + prio.size(), out.priority);
-      if (ec != std::errc() || ptr != prio.data() + prio.size())
-        return invalid_argument("policy \"" + std::string(text) +
-                                "\": priority must be a number, e.g. fifo:50");
+    if (!is_rt(p.kind)) {
+      if (colon == std::string_view::npos) return out;
+      break;  // "normal:3": not a policy
     }
-    KTSTR_TRY(validate(out), "policy \"" + std::string(text) + "\"");
+    std::string_view prio = colon == std::string_view::npos ? "" : text.substr(colon + 1);
+    auto [ptr, ec] = std::from_chars(prio.data(), prio.data() + prio.size(), out.priority);
+    if (prio.empty() || ec != std::errc() || ptr != prio.data() + prio.size() || out.priority < 1 ||
+        out.priority > 99)
+      return invalid_argument(quoted + " needs a real-time priority from 1 to 99; use e.g. " +
+                              std::string(name) + ":10");
     return out;
   }
-  return invalid_argument("unknown policy \"" + std::string(text) +
-                          "\"; valid: normal, batch, idle, fifo:1..99, rr:1..99");
+  return invalid_argument(quoted +
+                          " is not a scheduling policy; use normal, batch, idle, fifo:P or rr:P "
+                          "(P 1..99)");
 }
 
 std::string to_string(const Policy& p) {
@@ -91,30 +104,40 @@ Status validate(const Policy& p) {
 }
 
 Result<MemPolicy> parse_mempolicy(std::string_view text) {
-  auto colon = text.find(':');
-  std::string_view name = text.substr(0, colon);
+  const auto colon = text.find(':');
+  const std::string_view name = text.substr(0, colon);
+  const std::string quoted = "'" + std::string(text) + "'";
   for (const auto& m : kMemPolicies) {
     if (m.name != name) continue;
     MemPolicy out{m.kind, {}};
-    if (colon != std::string_view::npos) {
-      auto nodes = topo::CpuSet::parse_list(text.substr(colon + 1));
-      if (!nodes.ok())
-        return invalid_argument("mempolicy \"" + std::string(text) +
-                                "\": bad node list; use e.g. bind:0-1");
-      out.nodes = nodes->to_vector();
+    const bool takes_nodes = m.kind == MemPolicy::Kind::kBind ||
+                             m.kind == MemPolicy::Kind::kPreferred ||
+                             m.kind == MemPolicy::Kind::kInterleave;
+    if (!takes_nodes) {
+      if (colon == std::string_view::npos) return out;
+      break;  // "local:0": not a policy
     }
-    KTSTR_TRY(validate(out), "mempolicy \"" + std::string(text) + "\"");
+    auto nodes = colon == std::string_view::npos ? Result<topo::CpuSet>(invalid_argument(""))
+                                                 : topo::CpuSet::parse_list(text.substr(colon + 1));
+    if (!nodes.ok() || nodes->empty())
+      return invalid_argument(quoted + " needs a non-empty NUMA node list, e.g. " +
+                              std::string(name) + ":0");
+    if (m.kind == MemPolicy::Kind::kPreferred && nodes->count() != 1)
+      return invalid_argument(quoted + " names " + std::to_string(nodes->count()) +
+                              " nodes; preferred takes exactly one, e.g. preferred:0");
+    out.nodes = nodes->to_vector();
+    KTSTR_TRY(validate(out), quoted);
     return out;
   }
-  return invalid_argument("unknown mempolicy \"" + std::string(text) +
-                          "\"; valid: default, local, bind:NODES, preferred:NODE, "
-                          "interleave:NODES");
+  return invalid_argument(quoted +
+                          " is not a memory policy; use default, local, bind:NODES, "
+                          "preferred:NODE or interleave:NODES");
 }
 
 std::string to_string(const MemPolicy& m) {
   for (const auto& n : kMemPolicies)
     if (n.kind == m.kind)
-      return m.nodes.empty() ? std::string(n.name) : std::string(n.name) + ":" + join(m.nodes);
+      return m.nodes.empty() ? std::string(n.name) : std::string(n.name) + ":" + node_list(m.nodes);
   return "unknown";
 }
 

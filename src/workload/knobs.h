@@ -25,12 +25,14 @@ struct MemPolicy {
   bool operator==(const MemPolicy&) const = default;
 };
 
-// "normal", "batch", "idle", "fifo:50", "rr:10".
+// "normal", "batch", "idle", "fifo:50", "rr:10" (the scenario file's
+// spelling; errors name the text and the fix).
 Result<Policy> parse_policy(std::string_view text);
 std::string to_string(const Policy& p);
 Status validate(const Policy& p);
 
-// "default", "local", "bind:0-1", "preferred:1", "interleave:0,2".
+// "default", "local", "bind:0-1", "preferred:1", "interleave:0,2"; written
+// back in the kernel's list syntax ("interleave:0-2,5").
 Result<MemPolicy> parse_mempolicy(std::string_view text);
 std::string to_string(const MemPolicy& m);
 Status validate(const MemPolicy& m);

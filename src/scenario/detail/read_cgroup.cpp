@@ -102,8 +102,9 @@ void need_affinity(TableReader& r, std::string_view key, ParseState& st, const A
 }
 
 void need_mempolicy(TableReader& r, std::string_view key, ParseState& st, const MemPolicy& m) {
-  if (auto last = m.nodes.last())
-    need(r, key, st, "mempolicy '" + m.to_string() + "'", 0, 0, *last + 1);
+  if (!m.nodes.empty())
+    need(r, key, st, "mempolicy '" + workload::to_string(m) + "'", 0, 0,
+         *std::max_element(m.nodes.begin(), m.nodes.end()) + 1);
 }
 
 std::optional<WorkerCount> read_worker_count(TableReader& r, std::string_view key,
@@ -302,9 +303,9 @@ std::optional<CgroupDef> read_cgroup(Diagnostics& d, const toml::node& node,
     need_affinity(r, "affinity", st, *a);
     def.affinity = std::move(*a);
   }
-  if (auto p = r.parsed<SchedPolicy>("policy", &SchedPolicy::parse)) def.policy = *p;
+  if (auto p = r.parsed<SchedPolicy>("policy", &workload::parse_policy)) def.policy = *p;
   if (auto nice = r.integer("nice", kMinNice, kMaxNice)) def.nice = static_cast<int32_t>(*nice);
-  if (auto m = r.parsed<MemPolicy>("mempolicy", &MemPolicy::parse)) {
+  if (auto m = r.parsed<MemPolicy>("mempolicy", &workload::parse_mempolicy)) {
     need_mempolicy(r, "mempolicy", st, *m);
     def.mempolicy = std::move(*m);
   }

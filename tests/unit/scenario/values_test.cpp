@@ -76,49 +76,5 @@ TEST(Affinity, RejectsBadModes) {
   }
 }
 
-TEST(SchedPolicy, ParsesEveryPolicy) {
-  EXPECT_EQ(SchedPolicy::parse("normal")->kind, SchedPolicy::Kind::kNormal);
-  EXPECT_EQ(SchedPolicy::parse("batch")->kind, SchedPolicy::Kind::kBatch);
-  EXPECT_EQ(SchedPolicy::parse("idle")->kind, SchedPolicy::Kind::kIdle);
-  auto fifo = SchedPolicy::parse("fifo:1").value();
-  EXPECT_EQ(fifo.kind, SchedPolicy::Kind::kFifo);
-  EXPECT_EQ(fifo.priority, 1u);
-  auto rr = SchedPolicy::parse("rr:99").value();
-  EXPECT_EQ(rr.kind, SchedPolicy::Kind::kRr);
-  EXPECT_EQ(rr.priority, 99u);
-  for (const char* text : {"normal", "batch", "idle", "fifo:10", "rr:5"})
-    EXPECT_EQ(SchedPolicy::parse(text)->to_string(), text);
-}
-
-TEST(SchedPolicy, RealTimePrioritiesAreOneToNinetyNine) {
-  for (const char* text : {"fifo:0", "fifo:100", "rr:0", "rr:100", "fifo", "rr:x"}) {
-    auto r = SchedPolicy::parse(text);
-    ASSERT_FALSE(r.ok()) << text;
-    EXPECT_NE(r.error().message().find("1 to 99"), std::string::npos) << r.error().message();
-  }
-  auto r = SchedPolicy::parse("deadline");
-  ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().message().find("normal, batch, idle"), std::string::npos);
-}
-
-TEST(MemPolicy, ParsesEveryPolicy) {
-  EXPECT_EQ(MemPolicy::parse("default")->kind, MemPolicy::Kind::kDefault);
-  EXPECT_EQ(MemPolicy::parse("local")->kind, MemPolicy::Kind::kLocal);
-  auto bind = MemPolicy::parse("bind:0-1").value();
-  EXPECT_EQ(bind.kind, MemPolicy::Kind::kBind);
-  EXPECT_EQ(bind.nodes, (topo::CpuSet{0, 1}));
-  EXPECT_EQ(MemPolicy::parse("preferred:1")->nodes, (topo::CpuSet{1}));
-  EXPECT_EQ(MemPolicy::parse("interleave:0,2")->kind, MemPolicy::Kind::kInterleave);
-  for (const char* text : {"default", "local", "bind:0-1", "preferred:1", "interleave:0,2"})
-    EXPECT_EQ(MemPolicy::parse(text)->to_string(), text);
-}
-
-TEST(MemPolicy, RejectsBadPolicies) {
-  for (const char* text : {"bind", "bind:", "preferred:0-1", "interleave:x", "numa", "local:0"})
-    EXPECT_FALSE(MemPolicy::parse(text).ok()) << text;
-  EXPECT_NE(MemPolicy::parse("preferred:0-1").error().message().find("exactly one"),
-            std::string::npos);
-}
-
 }  // namespace
 }  // namespace ktstr::scenario

@@ -32,8 +32,13 @@ TEST(Knobs, ParsePolicyErrors) {
       EXPECT_EQ(q.error().message().find('\n'), std::string::npos);
     }
   }
-  EXPECT_NE(parse_policy("deadline").error().message().find("normal, batch, idle"),
-            std::string::npos);
+  EXPECT_EQ(parse_policy("deadline").error().message(),
+            "'deadline' is not a scheduling policy; use normal, batch, idle, fifo:P or rr:P (P 1..99)");
+  for (std::string s : {"fifo:0", "fifo:100", "rr:0", "rr:100", "fifo", "rr:x"})
+    EXPECT_EQ(parse_policy(s).error().message(),
+              "'" + s + "' needs a real-time priority from 1 to 99; use e.g. " + s.substr(0, s.find(':')) +
+                  ":10")
+        << s;
 }
 
 TEST(Knobs, ParseMemPolicy) {
@@ -41,7 +46,7 @@ TEST(Knobs, ParseMemPolicy) {
   ASSERT_TRUE(m.ok()) << m.error().message();
   EXPECT_EQ(m->kind, MemPolicy::Kind::kInterleave);
   EXPECT_EQ(m->nodes, (std::vector<uint32_t>{0, 1, 2, 5}));
-  EXPECT_EQ(to_string(*m), "interleave:0,1,2,5");
+  EXPECT_EQ(to_string(*m), "interleave:0-2,5");
   for (std::string s : {"default", "local", "bind:1", "preferred:0"}) {
     auto q = parse_mempolicy(s);
     ASSERT_TRUE(q.ok()) << s;
@@ -49,6 +54,15 @@ TEST(Knobs, ParseMemPolicy) {
   }
   for (std::string s : {"bind", "interleave:", "preferred:0-1", "local:0", "bind:x", "spread:0"})
     EXPECT_FALSE(parse_mempolicy(s).ok()) << s;
+  EXPECT_EQ(parse_mempolicy("preferred:0-1").error().message(),
+            "'preferred:0-1' names 2 nodes; preferred takes exactly one, e.g. preferred:0");
+  EXPECT_EQ(parse_mempolicy("bind:").error().message(),
+            "'bind:' needs a non-empty NUMA node list, e.g. bind:0");
+  EXPECT_EQ(parse_mempolicy("numa").error().message(),
+            "'numa' is not a memory policy; use default, local, bind:NODES, preferred:NODE or "
+            "interleave:NODES");
+  for (std::string s : {"default", "local", "bind:0-1", "preferred:1", "interleave:0,2"})
+    EXPECT_EQ(to_string(*parse_mempolicy(s)), s == "interleave:0,2" ? "interleave:0,2" : s);
 }
 
 TEST(Knobs, ApplyToAChildProcess) {
