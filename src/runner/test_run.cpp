@@ -297,28 +297,30 @@ Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,
   if (!vm.run_timeout.count())
     vm.run_timeout = std::chrono::seconds(120 + 3 * s.duration_ms / 1000);
   KTSTR_ASSIGN(auto result, run_vm(vm), s.name);
+  return judge_vm_run(s, std::move(result), thresholds, vm.topology, sched, t0);
+}
 
+TestOutcome judge_vm_run(const scenario::Scenario& s, VmRunResult result,
+                         const check::Thresholds& thresholds, const topo::Topology& topology,
+                         const SchedulerChoice* sched, std::chrono::steady_clock::time_point t0) {
   TestOutcome t;
   if (result.outcome != Outcome::kExited) {
     t.scenario = s.name;
     t.verdict = Verdict::kFail;
     t.reason = std::string(to_string(result.outcome)) + ": " + result.reason;
+  } else if (auto run = test_result_of(result); !run.ok()) {
+    t.scenario = s.name;
+    t.verdict = Verdict::kFail;
+    t.reason = run.error().message();
   } else {
-    auto run = test_result_of(result);
-    if (!run.ok()) {
-      t.scenario = s.name;
-      t.verdict = Verdict::kFail;
-      t.reason = run.error().message();
-    } else {
-      t = judge(s, *run, thresholds, result.accel == "tcg", vm.topology.num_cpus());
-    }
+    t = judge(s, *run, thresholds, result.accel == "tcg", topology.num_cpus());
   }
   t.thresholds = thresholds;
   if (result.observation) {
     judge_observation(s, *result.observation, sched && !sched->is_eevdf(), result.accel == "tcg", t);
     t.observation = std::move(result.observation);
   }
-  t.topology = vm.topology.to_string();
+  t.topology = topology.to_string();
   if (sched) t.scheduler = sched->display();
   t.kernel = result.kernel_key;
   t.accel = result.accel;

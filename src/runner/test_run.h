@@ -93,6 +93,14 @@ TestOutcome judge(const scenario::Scenario& s, const scenario::ScenarioRun& run,
 void judge_observation(const scenario::Scenario& s, const Observation& o, bool sched_ext,
                        bool emulated, TestOutcome& t);
 
+// The outcome of a finished VM run of `s`: the run's TEST_RESULT judged with
+// `thresholds` (or a FAIL naming how the VM ended), what the host observed,
+// and the run's facts (topology, scheduler, kernel, accelerator, times since
+// `t0`). Shared by `ktstr test` and KTSTR_TEST binaries.
+TestOutcome judge_vm_run(const scenario::Scenario& s, VmRunResult result,
+                         const check::Thresholds& thresholds, const topo::Topology& topology,
+                         const SchedulerChoice* sched, std::chrono::steady_clock::time_point t0);
+
 // Runs `s` in a fresh VM described by `vm` (its spec is replaced), under
 // `sched` (EEVDF when null).
 Result<TestOutcome> run_test_in_vm(const scenario::Scenario& s, VmRunRequest vm,

@@ -8,26 +8,8 @@
 #include "check/thresholds.h"
 #include "scheduler/definition.h"
 #include "util/subprocess.h"
-#include "wire/protocol.h"
 
 namespace ktstr::testapi {
-
-namespace {
-
-using std::chrono::milliseconds;
-
-// The last CRC-valid TEST_RESULT of the run.
-Result<scenario::ScenarioRun> test_result_of(const runner::VmRunResult& vm) {
-  for (auto it = vm.entries.rbegin(); it != vm.entries.rend(); ++it) {
-    if (it->msg_type != static_cast<uint32_t>(wire::MsgType::kTestResult) || !it->crc_ok) continue;
-    auto j = nlohmann::json::parse(it->payload.begin(), it->payload.end(), nullptr, false);
-    if (j.is_discarded()) return protocol_error("TEST_RESULT from the guest is not valid JSON");
-    return scenario::scenario_run_from_json(j);
-  }
-  return protocol_error("the guest sent no TEST_RESULT");
-}
-
-}  // namespace
 
 Result<GuestAgent> GuestAgent::prepare(const std::function<void(std::string_view)>& note) {
   std::error_code ec;
@@ -88,31 +70,7 @@ Result<runner::TestOutcome> run_in_vm(const TestCase& test, const HostOptions& o
     };
   KTSTR_ASSIGN(auto result, runner::run_vm(req), test.name);
 
-  runner::TestOutcome t;
-  if (result.outcome != runner::Outcome::kExited) {
-    t.scenario = test.name;
-    t.verdict = runner::Verdict::kFail;
-    t.reason = std::string(runner::to_string(result.outcome)) + ": " + result.reason;
-  } else if (auto run = test_result_of(result); !run.ok()) {
-    t.scenario = test.name;
-    t.verdict = runner::Verdict::kFail;
-    t.reason = run.error().message();
-  } else {
-    t = runner::judge(named, *run, thresholds, result.accel == "tcg", topology.num_cpus());
-  }
-  t.thresholds = thresholds;
-  if (result.observation) {
-    runner::judge_observation(named, *result.observation, sched && !sched->is_eevdf(),
-                              result.accel == "tcg", t);
-    t.observation = std::move(result.observation);
-  }
-  t.topology = topology.to_string();
-  if (sched) t.scheduler = sched->display();
-  t.kernel = result.kernel_key;
-  t.accel = result.accel;
-  t.boot = result.boot_time;
-  t.wall = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
-  return t;
+  return runner::judge_vm_run(named, std::move(result), thresholds, topology, sched, t0);
 }
 
 }  // namespace ktstr::testapi
