@@ -244,14 +244,6 @@ std::unique_ptr<Observer> Observer::start(ObserverContext ctx, ObserveOptions op
 
 Observer::~Observer() { stop(); }
 
-void Observer::scenario_done() {
-  std::lock_guard lock(impl_->mu);
-  if (impl_->sampler) {
-    impl_->sampler->add_event("scenario done");
-    impl_->sampler->stop();
-  }
-}
-
 void Observer::stop() {
   if (impl_->stopping.exchange(true)) return;
   if (impl_->thread.joinable()) impl_->thread.join();

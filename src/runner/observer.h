@@ -67,7 +67,6 @@ struct ObserverContext {
   std::filesystem::path symbol_cache;
   uint64_t link_text = 0;  // link-time _text, to validate the cache
   uint32_t nr_cpus = 0;
-  bool emulated = false;
 };
 
 // Where the guest's symbols of kernel cache entry `kernel_dir` are kept.
@@ -80,9 +79,6 @@ class Observer {
   Observer(const Observer&) = delete;
   Observer& operator=(const Observer&) = delete;
 
-  // The guest reported that the scenario is over (LIFECYCLE scenario done):
-  // sampling stops so the timeline covers the scenario only.
-  void scenario_done();
   // Stops every thread (idempotent); result() is final afterwards.
   void stop();
   Observation result();

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 
 #include "kernel/cache.h"
@@ -15,7 +14,6 @@
 #include "util/temp_dir.h"
 #include "vm/machine.h"
 #include "vm/qemu_command.h"
-#include "wire/messages.h"
 #include "wire/sinks.h"
 
 namespace ktstr::runner {
@@ -163,25 +161,14 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   GuestLinkCallbacks cb;
   cb.on_stdout = req.on_stdout;
   cb.on_stderr = req.on_stderr;
-  // The observer is created after the link; the callback reaches it through
-  // this pointer (set once, before the guest can send LIFECYCLE frames that matter).
-  std::atomic<Observer*> observer_ptr{nullptr};
-  cb.on_entry = [&observer_ptr](const wire::VerdictEntry& e) {
-    if (e.msg_type != static_cast<uint32_t>(wire::MsgType::kLifecycle) || !e.crc_ok) return;
-    auto life = wire::decode_lifecycle(e.payload);
-    if (!life.ok() || life->phase != wire::LifecyclePhase::kScenarioDone) return;
-    if (Observer* o = observer_ptr.load()) o->scenario_done();
-  };
   KTSTR_ASSIGN(auto link, GuestLink::start(machine.bulk_fd(), *sinks, cb));
   std::unique_ptr<Observer> observer;
   if (req.observe.enabled) {
     ObserverContext octx{machine, *sinks,
                          [&link](wire::MsgType t, std::span<const uint8_t> p) { return link->send(t, p); },
                          kern.btf, kern.system_map, symbol_cache,
-                         kern.link_text.value_or(0), req.topology.num_cpus(),
-                         accel.accel != vm::Accel::kKvm};
+                         kern.link_text.value_or(0), req.topology.num_cpus()};
     observer = Observer::start(std::move(octx), req.observe);
-    observer_ptr.store(observer.get());
   }
 
   auto boot_timeout = req.boot_timeout.count() ? req.boot_timeout : default_boot_timeout(accel.accel);
@@ -239,7 +226,6 @@ Result<VmRunResult> run_vm(const VmRunRequest& req) {
   }
 
   if (observer) {
-    observer_ptr.store(nullptr);
     // Before QEMU goes away: the observer talks QMP and reads guest RAM.
     observer->stop();
     result.observation = observer->result();
