@@ -38,13 +38,6 @@ using namespace ktstr;
     }                                                                                           \
   } while (0)
 
-size_t count_nodes(const nlohmann::json& j) {
-  size_t n = 1;
-  if (j.is_structured())
-    for (const auto& e : j) n += count_nodes(e);
-  return n;
-}
-
 void symbols(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   ksyms::ParseStats stats;
@@ -66,7 +59,7 @@ void btf_blob(const uint8_t* data, size_t size) {
     (void)b->type_size(id);
     (void)b->field_of(id, "a.b[1].c");
     auto r = ksyms::render(*b, id, {data, size}, limits);
-    if (r.ok()) CHECK(count_nodes(*r) <= limits.max_nodes + 64);
+    if (r.ok()) CHECK(ksyms::count_nodes(*r) <= limits.max_nodes + 64);
   }
   (void)b->field("rq", "scx.local_dsq.nr");
   (void)b->enum_value("SCX_ENABLED");

@@ -91,13 +91,6 @@ Result<std::shared_ptr<const ksyms::KernelBtf>> load_map_btf(const guestmem::Ker
   return std::make_shared<const ksyms::KernelBtf>(std::move(parsed));
 }
 
-size_t count_nodes(const nlohmann::json& j) {
-  size_t n = 1;
-  if (j.is_structured())
-    for (const auto& child : j) n += count_nodes(child);
-  return n;
-}
-
 // Renders one element; failures become null plus (the first few) notes.
 // Spends a JSON node budget shared by all elements of the map.
 struct ElementRenderer {
@@ -118,7 +111,7 @@ struct ElementRenderer {
     l.max_nodes = std::min(l.max_nodes, node_budget - std::min(nodes, node_budget));
     auto r = ksyms::render(btf, type_id, bytes, l);
     if (r.ok()) {
-      nodes += count_nodes(*r);
+      nodes += ksyms::count_nodes(*r);
       return std::move(r).value();
     }
     ++nodes;
@@ -447,7 +440,7 @@ Result<std::vector<MapDump>> dump_bpf_maps(const guestmem::KernelSpace& space,
                                    ? size_t{ref.value_size} * reader.nr_cpus()
                                    : ref.value_size;
       bytes_left -= std::min(bytes_left, entries * per_entry);
-      nodes_left -= std::min(nodes_left, count_nodes(d->value));
+      nodes_left -= std::min(nodes_left, ksyms::count_nodes(d->value));
       out.push_back(std::move(d).value());
       continue;
     }

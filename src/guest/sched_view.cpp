@@ -11,13 +11,6 @@ namespace ktstr::guest {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 std::optional<int64_t> number_after_colon(std::string_view line) {
   auto colon = line.find(':');
   if (colon == std::string_view::npos) return std::nullopt;

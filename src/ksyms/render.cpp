@@ -326,4 +326,11 @@ Result<json> render(const KernelBtf& btf, uint32_t type_id, std::span<const uint
   return Renderer(b, bytes, limits).value(type_id, 0, 0);
 }
 
+size_t count_nodes(const nlohmann::json& j) {
+  size_t n = 1;
+  if (j.is_structured())
+    for (const auto& child : j) n += count_nodes(child);
+  return n;
+}
+
 }  // namespace ktstr::ksyms

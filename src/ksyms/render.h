@@ -38,4 +38,9 @@ struct RenderLimits {
 Result<nlohmann::json> render(const KernelBtf& btf, uint32_t type_id, std::span<const uint8_t> bytes,
                               const RenderLimits& limits = {});
 
+// JSON nodes in `j` (itself and every nested value): the unit of
+// RenderLimits::max_nodes, for callers that share one budget over many
+// render() calls.
+size_t count_nodes(const nlohmann::json& j);
+
 }  // namespace ktstr::ksyms

@@ -248,5 +248,10 @@ TEST(RenderHostile, MutatedBtfRendersEveryTypeWithoutCrashing) {
   EXPECT_GT(parsed, 0);
 }
 
+TEST(Render, CountNodesCountsEveryValue) {
+  EXPECT_EQ(count_nodes(nlohmann::json(7)), 1u);
+  EXPECT_EQ(count_nodes(nlohmann::json::parse(R"({"a": [1, 2], "b": {"c": null}})")), 6u);
+}
+
 }  // namespace
 }  // namespace ktstr::ksyms
