@@ -19,6 +19,7 @@
 
 #include "kernel/cache.h"
 #include "util/files.h"
+#include "util/percentile.h"
 #include "util/subprocess.h"
 #include "util/temp_dir.h"
 
@@ -27,13 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace ktstr;
 using nlohmann::json;
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 // Runs one scenario file; returns its sidecar or an error line.
 Result<json> run(const fs::path& dir, const std::string& scenario, const char* scheduler) {
@@ -74,16 +68,18 @@ int main() {
                  (!capture.ok() ? capture.error() : bare.error()).message().c_str());
     return 1;
   }
-  std::vector<double> cap;
+  std::vector<uint64_t> cap;
   size_t maps = 0;
   for (auto& s : (*capture)["monitor"]["snapshots"]) {
-    cap.push_back(s["freeze_us"].get<double>());
+    cap.push_back(s["freeze_us"].get<uint64_t>());
     maps = std::max(maps, s["maps"].size());
   }
   const json& bs = (*bare)["monitor"]["freeze"];
   const double bare_med = bs["freeze_us"]["median"].get<double>();
   const double bare_p99 = bs["freeze_us"]["p99"].get<double>();
-  const double cap_med = percentile(cap, 0.5), cap_p99 = percentile(cap, 0.99);
+  // Nearest rank, as the coordinator's own statistics (util/percentile.h).
+  const double cap_med = static_cast<double>(percentile(cap, 50));
+  const double cap_p99 = static_cast<double>(percentile(cap, 99));
   std::printf("accelerator: %s, topology 1n2l2c1t (4 vCPUs)\n",
               (*capture).value("accel", std::string("?")).c_str());
   std::printf("capture (rqs + sched_ext + %zu BPF maps), %zu freezes: median %.0f us, p99 %.0f us\n",

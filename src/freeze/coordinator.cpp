@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "freeze/kernel_ops.h"
+#include "util/percentile.h"
 
 namespace ktstr::freeze {
 
@@ -25,13 +26,6 @@ constexpr size_t kFreezeWindow = 4096;  // freeze durations kept for median / p9
 constexpr unsigned kWatchLen = 8;
 
 bool is_stopped_state(const std::string& s) { return s == "paused" || s == "debug"; }
-
-uint64_t percentile(std::vector<uint64_t> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
 
 }  // namespace
 
@@ -451,8 +445,8 @@ std::vector<Snapshot> FreezeCoordinator::snapshots() const {
 FreezeStats FreezeCoordinator::stats() const {
   std::lock_guard lock(mu_);
   FreezeStats s = stats_;
-  s.freeze_us_median = percentile(freeze_us_, 0.5);
-  s.freeze_us_p99 = percentile(freeze_us_, 0.99);
+  s.freeze_us_median = percentile(freeze_us_, 50);
+  s.freeze_us_p99 = percentile(freeze_us_, 99);
   return s;
 }
 

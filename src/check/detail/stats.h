@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "check/checks.h"
+#include "util/percentile.h"
 #include "workload/report.h"
 
 namespace ktstr::check::detail {
@@ -26,9 +27,7 @@ struct WorkerView {
 };
 WorkerView view(const workload::WorkerReport& r);
 
-// Nearest-rank percentile (pct in 1..100) of a copy of `v`: an observed
-// sample, never an interpolation. 0 for an empty vector.
-uint64_t percentile(std::vector<uint64_t> v, uint32_t pct);
+using ktstr::percentile;  // util/percentile.h
 double mean(const std::vector<double>& v);  // 0 when empty
 // Population stddev / mean; 0 with fewer than two values or a zero mean.
 double cv(const std::vector<double>& v);
